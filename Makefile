@@ -1,0 +1,54 @@
+# Minions — the two commands a newcomer needs are `make run` and `make test`.
+# Both first install any missing Debian packages (apt-get; quiet when everything is present).
+
+SWIFT        ?= swift
+JOBS         ?= 2
+RELEASE_FLAGS = -c release --static-swift-stdlib -j $(JOBS)
+DEBUG_FLAGS   = -j $(JOBS)
+BIN_RELEASE   = .build/release/minions
+BIN_DEBUG     = .build/debug/minions
+LISTEN       ?= 127.0.0.1:7411
+
+# System libraries the engine links, and what the tests drive it with.
+DEB_PACKAGES = libsqlite3-dev libcurl4-openssl-dev libssl-dev libcrypt-dev python3 python3-venv
+
+.PHONY: run test bench serve clean deps build build-release
+
+## run: install what is missing, build, and run the engine's main job on its embedded defaults
+run: deps build-release
+	@sh clients/shell/tour.sh $(BIN_RELEASE)
+
+## test: install what is missing, build, and run every test
+test: deps
+	$(SWIFT) build $(DEBUG_FLAGS) --build-tests
+	MINIONS_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test $(DEBUG_FLAGS) --skip-build
+
+## bench: build in release and print the benchmark table (with peers such as pygls)
+bench: deps build-release
+	MINIONS_BIN=$(CURDIR)/$(BIN_RELEASE) .build/release/MinionsBench
+
+## serve: run the engine as a TCP server on $(LISTEN)
+serve: deps build-release
+	$(BIN_RELEASE) serve --listen $(LISTEN)
+
+build: deps
+	$(SWIFT) build $(DEBUG_FLAGS)
+
+build-release: deps
+	$(SWIFT) build $(RELEASE_FLAGS)
+
+clean:
+	rm -rf .build
+
+# Installs missing packages only; idempotent and silent when nothing is missing.
+deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -q >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing >/dev/null || \
+	  { echo "could not install:$$missing (run as root or with sudo)"; exit 1; }; \
+	fi
+	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "swift not found: install the Swift 6 toolchain (https://swift.org/install)"; exit 1; }

@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Minions: a multi-agent AI engine speaking JSON-RPC 2.0 over stdio and TCP.
+/// No third-party Swift packages: only the toolchain and C system libraries.
+let package = Package(
+  name: "Minions",
+  products: [
+    .executable(name: "minions", targets: ["minions"])
+  ],
+  targets: [
+    // C system libraries (Debian: libsqlite3-dev, libcurl4-openssl-dev, libssl-dev, libcrypt-dev).
+    .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+    .systemLibrary(name: "CCurl", path: "Sources/CCurl"),
+    .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
+    .systemLibrary(name: "CXCrypt", path: "Sources/CXCrypt"),
+
+    // JSON values and codecs, logging, time and thread utilities shared by every layer.
+    .target(name: "MinionsCore"),
+    // JSON-RPC 2.0 messages, errors and framing; no I/O.
+    .target(name: "JSONRPC", dependencies: ["MinionsCore"]),
+    // Connections over file descriptors and TCP: reader/writer threads, dispatch, cancellation.
+    .target(name: "JSONRPCTransport", dependencies: ["JSONRPC", "MinionsCore"]),
+    // The domains: security, models, tools, agents, performance, analytics. No JSON-RPC types.
+    .target(name: "MinionsEngine", dependencies: ["MinionsCore"]),
+    // The protocol surface: the method table, permissions, error mapping, OpenRPC.
+    .target(name: "MinionsServer", dependencies: ["JSONRPC", "JSONRPCTransport", "MinionsEngine", "MinionsCore"]),
+    // The executable.
+    .executableTarget(name: "minions", dependencies: ["MinionsServer", "JSONRPCTransport", "MinionsCore"]),
+    // `make bench`.
+    .executableTarget(name: "MinionsBench", dependencies: ["MinionsServer", "JSONRPC", "MinionsCore"]),
+
+    .testTarget(name: "MinionsCoreTests", dependencies: ["MinionsCore"]),
+    .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "MinionsCore"]),
+    .testTarget(name: "JSONRPCTransportTests", dependencies: ["JSONRPCTransport", "JSONRPC", "MinionsCore"]),
+    .testTarget(name: "MinionsServerTests", dependencies: ["MinionsServer", "JSONRPCTransport", "JSONRPC", "MinionsCore"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["JSONRPC", "MinionsCore"]),
+  ]
+)

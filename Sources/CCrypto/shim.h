@@ -1,0 +1,9 @@
+#ifndef MINIONS_CCRYPTO_SHIM_H
+#define MINIONS_CCRYPTO_SHIM_H
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+#include <openssl/rand.h>
+#include <openssl/err.h>
+#endif

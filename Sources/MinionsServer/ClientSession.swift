@@ -1,0 +1,60 @@
+import JSONRPC
+import JSONRPCTransport
+import MinionsCore
+import MinionsEngine
+import Synchronization
+
+/// The server's state for one connected client: where it is in the lifecycle, who it is, and what
+/// it declared it can do.
+public final class ClientSession: Sendable {
+  public enum Lifecycle: Sendable, Equatable {
+    case uninitialized
+    case initializing
+    case initialized
+    case shutdown
+  }
+
+  struct State {
+    var lifecycle: Lifecycle = .uninitialized
+    var identity: Identity?
+    var clientInfo: ClientInfo?
+    var capabilities = ClientCapabilities()
+    /// Set when the client initialized with an MCP protocol version (contract §7).
+    var mcpProtocolVersion: String?
+    var exitCode: Int32?
+  }
+
+  public let connection: JSONRPCConnection
+  let state: Mutex<State>
+
+  init(connection: JSONRPCConnection, identity: Identity?) {
+    self.connection = connection
+    self.state = Mutex(State(identity: identity))
+  }
+
+  public var lifecycle: Lifecycle { state.withLock { $0.lifecycle } }
+  public var identity: Identity? { state.withLock { $0.identity } }
+  public var capabilities: ClientCapabilities { state.withLock { $0.capabilities } }
+  public var clientInfo: ClientInfo? { state.withLock { $0.clientInfo } }
+  public var isMCP: Bool { state.withLock { $0.mcpProtocolVersion != nil } }
+  /// The exit code the client asked for with `exit` (0 after `shutdown`, else 1); nil if it did not.
+  public var exitCode: Int32? { state.withLock { $0.exitCode } }
+
+  public func setIdentity(_ identity: Identity?) {
+    state.withLock { $0.identity = identity }
+  }
+
+  /// Sends a notification unless the client opted out of it.
+  public func notify(_ method: String, _ params: JSONValue?) async {
+    let optedOut = state.withLock { $0.capabilities.optOutNotifications?.contains(method) ?? false }
+    if optedOut { return }
+    await connection.notify(method, params)
+  }
+
+  /// Sends a notification that a newer one with the same key may replace (metrics).
+  public func notifyLatest(key: String, _ method: String, _ params: JSONValue?) {
+    let optedOut = state.withLock { $0.capabilities.optOutNotifications?.contains(method) ?? false }
+    if optedOut { return }
+    connection.notifyLatest(key: key, method, params)
+  }
+}

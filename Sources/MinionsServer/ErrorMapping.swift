@@ -1,0 +1,31 @@
+import JSONRPC
+import MinionsCore
+import MinionsEngine
+
+/// An error that knows its protocol form. Engine error types conform in this module, so the engine
+/// never imports JSON-RPC and the mapping lives in one place.
+public protocol ResponseErrorConvertible: Error {
+  var responseError: ResponseError { get }
+}
+
+extension ResponseError: ResponseErrorConvertible {
+  public var responseError: ResponseError { self }
+}
+
+enum ErrorMapping {
+  /// Maps anything a handler throws to the reply. Unknown errors become -32603 with a generic message;
+  /// their details go to the log only.
+  static func responseError(for error: any Error, method: String, logger: Logger) -> ResponseError {
+    switch error {
+    case let e as ResponseErrorConvertible:
+      return e.responseError
+    case let e as JSONDecodingError:
+      return .invalidParams(field: e.path.isEmpty ? "params" : e.path, e.message)
+    case is CancellationError:
+      return .requestCancelled
+    default:
+      logger.error("\(method) failed: \(String(describing: error))")
+      return .internalError()
+    }
+  }
+}

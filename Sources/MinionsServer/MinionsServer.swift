@@ -1,0 +1,136 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import JSONRPC
+import JSONRPCTransport
+import MinionsCore
+import MinionsEngine
+import Synchronization
+
+/// The protocol surface: it owns the method table, one `ClientSession` per connection, the lifecycle
+/// rules and the permission check every call passes through.
+public final class MinionsServer: JSONRPCConnectionHandler {
+  public let configuration: ServerConfiguration
+  public let logger: Logger
+  public let methods: MethodTable
+  private let sessions = Mutex<[Int: ClientSession]>([:])
+  private let connectionCounter = Atomic<Int>(0)
+  /// The OpenRPC document, built once from the method table.
+  public let openRPCDocument: JSONValue
+
+  public init(configuration: ServerConfiguration, logger: Logger) {
+    self.configuration = configuration
+    self.logger = logger
+    var table = MethodTable()
+    LifecycleMethods.register(in: &table)
+    AuthMethods.register(in: &table)
+    self.methods = table
+    self.openRPCDocument = OpenRPCDocument.build(from: table)
+  }
+
+  // MARK: Connections
+
+  /// Serves one client over `input`/`output` and returns its connection (already started).
+  @discardableResult
+  public func serve(input: Int32, output: Int32, endpoint: JSONRPCConnection.Endpoint,
+                    ownsDescriptors: Bool) -> ClientSession {
+    let number = connectionCounter.add(1, ordering: .relaxed).newValue
+    let connection = JSONRPCConnection(
+      number: number, endpoint: endpoint, input: input, output: output, ownsDescriptors: ownsDescriptors,
+      handler: self, options: configuration.connectionOptions, logger: logger.with(label: "rpc"))
+    let localOwner = endpoint == .stdio && !configuration.requireAuthOnStdio
+    let session = ClientSession(connection: connection, identity: localOwner ? .localOwner : nil)
+    sessions.withLock { $0[number] = session }
+    logger.debug("connection \(number) opened (\(endpoint))")
+    connection.start()
+    return session
+  }
+
+  public var connectionCount: Int { sessions.withLock { $0.count } }
+
+  /// Every connected client session.
+  public var allSessions: [ClientSession] { sessions.withLock { Array($0.values) } }
+
+  func session(for connection: JSONRPCConnection) -> ClientSession? {
+    sessions.withLock { $0[connection.number] }
+  }
+
+  public func connectionDidClose(_ connection: JSONRPCConnection) {
+    sessions.withLock { _ = $0.removeValue(forKey: connection.number) }
+  }
+
+  // MARK: JSONRPCConnectionHandler
+
+  public func admit(_ request: Request, connection: JSONRPCConnection) -> RequestAdmission {
+    guard let session = session(for: connection) else { return .reject(.invalidRequest("the connection is closing")) }
+    return session.state.withLock { s -> RequestAdmission in
+      switch s.lifecycle {
+      case .shutdown:
+        return .reject(.invalidRequest("the server is shutting down: no requests are accepted after shutdown"))
+      case .uninitialized, .initializing:
+        if request.method == "initialize" {
+          s.lifecycle = .initializing
+          return .runExclusively
+        }
+        if request.method == "rpc.discover" { return .run }
+        return .reject(.serverNotInitialized)
+      case .initialized:
+        switch request.method {
+        case "initialize":
+          return .reject(.invalidRequest("initialize may be sent only once per connection"))
+        case "shutdown":
+          s.lifecycle = .shutdown
+          return .runExclusively
+        default:
+          return .run
+        }
+      }
+    }
+  }
+
+  public func handle(_ request: Request, context: RequestContext) async -> Result<JSONValue, ResponseError> {
+    guard let session = session(for: context.connection) else { return .failure(.invalidRequest("the connection is closing")) }
+    guard let method = methods[request.method] else { return .failure(.methodNotFound(request.method)) }
+    if let denial = checkAccess(method.access, session: session) { return .failure(denial) }
+    let call = CallContext(request: context, session: session, server: self)
+    do {
+      return .success(try await method.invoke(request.params, call))
+    } catch {
+      return .failure(ErrorMapping.responseError(for: error, method: request.method, logger: logger))
+    }
+  }
+
+  /// The permission check every call passes through.
+  func checkAccess(_ access: MethodAccess, session: ClientSession) -> ResponseError? {
+    switch access {
+    case .open:
+      return nil
+    case .authenticated:
+      return session.identity == nil ? .unauthenticated : nil
+    case .permission(let permission):
+      guard let identity = session.identity else { return .unauthenticated }
+      return identity.has(permission) ? nil : .permissionDenied(permission.rawValue)
+    }
+  }
+
+  public func handle(_ notification: Notification, connection: JSONRPCConnection) {
+    guard let session = session(for: connection) else { return }
+    let lifecycle = session.lifecycle
+    switch notification.method {
+    case "exit":
+      let code: Int32 = lifecycle == .shutdown ? 0 : 1
+      session.state.withLock { $0.exitCode = code }
+      logger.debug("connection \(connection.number): exit (\(code))")
+      connection.close()
+    case "initialized", "notifications/initialized":
+      break
+    default:
+      if lifecycle == .uninitialized || lifecycle == .initializing {
+        logger.debug("connection \(connection.number): notification \(notification.method) before initialize dropped")
+        return
+      }
+      if notification.method.hasPrefix("$/") { return }  // unknown $/ notifications are ignored
+      logger.debug("connection \(connection.number): unknown notification \(notification.method) ignored")
+    }
+  }
+}

@@ -1,0 +1,31 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum Environment {
+  static func get(_ name: String) -> String? {
+    guard let p = getenv(name) else { return nil }
+    let s = String(cString: p)
+    return s.isEmpty ? nil : s
+  }
+
+  /// `$MINIONS_DATA_DIR`, else `$XDG_DATA_HOME/minions`, else `~/.local/share/minions` (contract §6).
+  static var dataDirectory: String {
+    if let d = get("MINIONS_DATA_DIR") { return d }
+    if let x = get("XDG_DATA_HOME") { return x + "/minions" }
+    return (get("HOME") ?? "/tmp") + "/.local/share/minions"
+  }
+
+  static var currentDirectory: String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    guard getcwd(&buffer, buffer.count) != nil else { return "." }
+    return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+}
+
+/// Writes to stderr (the executable's messages to people; stdout may be the protocol's).
+func printError(_ text: String) {
+  var line = text
+  if !line.hasSuffix("\n") { line += "\n" }
+  line.withUTF8 { buf in _ = write(2, buf.baseAddress, buf.count) }
+}
