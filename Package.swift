@@ -30,10 +30,13 @@ let package = Package(
     // `make bench`.
     .executableTarget(name: "MinionsBench", dependencies: ["MinionsServer", "JSONRPC", "MinionsCore"]),
 
+    // Helpers shared by the test targets: pipe clients, message readers, engine processes.
+    .target(name: "MinionsTestSupport", dependencies: ["JSONRPC", "MinionsCore"]),
+
     .testTarget(name: "MinionsCoreTests", dependencies: ["MinionsCore"]),
     .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "MinionsCore"]),
-    .testTarget(name: "JSONRPCTransportTests", dependencies: ["JSONRPCTransport", "JSONRPC", "MinionsCore"]),
-    .testTarget(name: "MinionsServerTests", dependencies: ["MinionsServer", "JSONRPCTransport", "JSONRPC", "MinionsCore"]),
-    .testTarget(name: "EndToEndTests", dependencies: ["JSONRPC", "MinionsCore"]),
+    .testTarget(name: "JSONRPCTransportTests", dependencies: ["JSONRPCTransport", "JSONRPC", "MinionsCore", "MinionsTestSupport"]),
+    .testTarget(name: "MinionsServerTests", dependencies: ["MinionsServer", "JSONRPCTransport", "JSONRPC", "MinionsCore", "MinionsTestSupport"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["JSONRPC", "MinionsCore", "MinionsTestSupport"]),
   ]
 )

@@ -58,6 +58,11 @@ public struct FrameError: Error, Sendable, Equatable {
   /// The request id found in the refused frame, if any.
   public var id: RequestID?
 
+  public init(kind: Kind, id: RequestID?) {
+    self.kind = kind
+    self.id = id
+  }
+
   /// Whether the frame broke a configured limit (answered only when its id is known), as opposed to
   /// being malformed (answered with a parse error).
   public var isLimit: Bool {
@@ -171,7 +176,7 @@ public struct FrameParser: Sendable {
           let end = base.distance(to: nl.assumingMemoryBound(to: UInt8.self))
           let chunk = end - i
           if buffer.count + chunk > limits.maxFrameBytes + 1 {
-            var scanner = IDScanner()
+            var scanner = IDScanner(tracksCompletion: false)
             scanner.feed(buffer)
             scanner.feed(UnsafeRawBufferPointer(start: base + i, count: chunk))
             buffer = []
@@ -184,7 +189,7 @@ public struct FrameParser: Sendable {
           i = end + 1
         } else {
           if buffer.count + remaining > limits.maxFrameBytes + 1 {
-            var scanner = IDScanner()
+            var scanner = IDScanner(tracksCompletion: false)
             scanner.feed(buffer)
             scanner.feed(UnsafeRawBufferPointer(start: base + i, count: remaining))
             buffer = []
@@ -373,13 +378,13 @@ public struct FrameParser: Sendable {
       return
     }
     if headerLineTooLong {
-      state = .lspBodyDiscarding(remaining: length, scanner: IDScanner(),
+      state = .lspBodyDiscarding(remaining: length, scanner: IDScanner(tracksCompletion: false),
                                  error: .headerLineTooLong(limit: limits.maxHeaderLineBytes))
       if length == 0 { state = .lspHeaders; emit(.error(FrameError(kind: .headerLineTooLong(limit: limits.maxHeaderLineBytes), id: nil))) }
       return
     }
     if length > limits.maxFrameBytes {
-      state = .lspBodyDiscarding(remaining: length, scanner: IDScanner(),
+      state = .lspBodyDiscarding(remaining: length, scanner: IDScanner(tracksCompletion: false),
                                  error: .frameTooLarge(limit: limits.maxFrameBytes, size: length))
       return
     }

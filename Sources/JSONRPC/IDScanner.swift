@@ -23,11 +23,19 @@ public struct IDScanner: Sendable {
   private var capture: Capture = .none
   private static let maxCapture = 1024
 
-  public init() {}
+  /// Whether the caller needs `isComplete`; when it does not, scanning stops once the id is found.
+  private let tracksCompletion: Bool
+
+  public init(tracksCompletion: Bool = true) {
+    self.tracksCompletion = tracksCompletion
+  }
+
+  /// True when further bytes can change nothing the caller asked for.
+  public var isDone: Bool { isComplete || (!tracksCompletion && (foundID != nil || isBatch)) }
 
   public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
     for b in bytes {
-      if isComplete { return }
+      if isDone { return }
       feed(byte: b)
     }
   }

@@ -41,7 +41,7 @@ public struct ResponseError: Error, Sendable, Hashable, CustomStringConvertible 
 
   /// Bad params; `field` is the dotted path of the offending field ("params" for the whole object).
   public static func invalidParams(field: String, _ detail: String) -> ResponseError {
-    ResponseError(code: .invalidParams, message: "Invalid params: \(field): \(detail)",
+    ResponseError(code: .invalidParams, message: field == "params" ? "Invalid params: \(detail)" : "Invalid params: \(field): \(detail)",
                   data: ["field": .string(field), "reason": .string(detail)])
   }
 

@@ -83,7 +83,10 @@ public final class JSONRPCConnection: Sendable {
 
   private struct State {
     var handler: (any JSONRPCConnectionHandler)?
+    /// Running requests that can still be cancelled (removed once their result exists).
     var running: [RunningKey: Task<Void, Never>] = [:]
+    /// Requests admitted whose reply is not yet queued.
+    var active = 0
     var anonymousCounter = 0
     var pendingOutgoing: [RequestID: PendingReply] = [:]
     var nextOutgoingID = 1
@@ -403,16 +406,15 @@ public final class JSONRPCConnection: Sendable {
           return .invalidRequest("id \(request.id) is already used by a request in flight", data: ["field": "id"])
         }
       }
-      if s.running.count >= options.maxInFlight {
+      if s.active >= options.maxInFlight {
         return .overloaded("\(options.maxInFlight) requests are already in flight on this connection", retryAfterMs: 100)
       }
       let context = RequestContext(id: request.id, method: request.method, params: request.params, connection: self)
+      s.active += 1
       s.running[key] = Task { [self] in
         let result = await handler.handle(request, context: context)
-        let idle = state.withLock { s -> OneShotEvent? in
-          s.running[key] = nil
-          return s.running.isEmpty ? s.idle : nil
-        }
+        // Its result exists: from now on a cancel is moot and the id may be reused.
+        state.withLock { s in s.running[key] = nil }
         if debug {
           let micros = (MonotonicClock.nanoseconds() - started) / 1000
           switch result {
@@ -421,6 +423,10 @@ public final class JSONRPCConnection: Sendable {
           }
         }
         await completion(Response(id: request.id, result: result))
+        let idle = state.withLock { s -> OneShotEvent? in
+          s.active -= 1
+          return s.active == 0 ? s.idle : nil
+        }
         done?.signal()
         idle?.signal()
       }
@@ -470,7 +476,7 @@ public final class JSONRPCConnection: Sendable {
   }
 
   /// The number of requests running now.
-  public var runningRequestCount: Int { state.withLock { $0.running.count } }
+  public var runningRequestCount: Int { state.withLock { $0.active } }
 
   private func outputDidFail() {
     logger.debug("connection \(number): peer stopped reading; cancelling its work")
@@ -498,7 +504,7 @@ public final class JSONRPCConnection: Sendable {
   private func waitIdle(seconds: Double) -> Bool {
     let event = OneShotEvent()
     let alreadyIdle = state.withLock { s -> Bool in
-      if s.running.isEmpty { return true }
+      if s.active == 0 { return true }
       s.idle = event
       return false
     }

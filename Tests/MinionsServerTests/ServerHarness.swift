@@ -1,0 +1,56 @@
+import JSONRPC
+import JSONRPCTransport
+import MinionsCore
+import MinionsServer
+import MinionsTestSupport
+
+/// A server with one client connected over pipes, as stdio or as an (unauthenticated) TCP peer.
+struct ServerHarness {
+  let server: MinionsServer
+  let client: PipeClient
+  let session: ClientSession
+  private var nextID = 1000
+
+  init(endpoint: JSONRPCConnection.Endpoint = .stdio, configuration: ServerConfiguration = ServerConfiguration()) {
+    var configuration = configuration
+    configuration.connectionOptions.inputClosedGracePeriod = 1
+    server = MinionsServer(configuration: configuration, logger: .disabled)
+    client = PipeClient()
+    session = server.serve(input: client.serverInput, output: client.serverOutput, endpoint: endpoint,
+                           ownsDescriptors: true)
+  }
+
+  /// Sends a request and waits for its reply.
+  mutating func call(_ method: String, _ params: JSONValue? = nil) async -> JSONValue {
+    nextID += 1
+    var message: JSONValue = ["jsonrpc": "2.0", "id": .int(nextID), "method": .string(method)]
+    if let params, case .object(var m) = message {
+      m["params"] = params
+      message = .object(m)
+    }
+    client.sendLine(JSONWriter.string(message))
+    return await client.reply(to: .int(nextID)) ?? ["error": "no reply"]
+  }
+
+  func notify(_ method: String, _ params: JSONValue? = nil) {
+    var message: [String: JSONValue] = ["jsonrpc": "2.0", "method": .string(method)]
+    if let params { message["params"] = params }
+    client.sendLine(JSONWriter.string(.object(message)))
+  }
+
+  mutating func initialize(_ params: JSONValue = [:]) async -> JSONValue {
+    await call("initialize", params)
+  }
+
+  func finish() async {
+    client.closeInput()
+    _ = await session.connection.finished.waitAsync(timeout: 10)
+  }
+}
+
+/// The repository root, found from this file's path.
+let repositoryRoot: String = {
+  var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+  parts.removeLast(3)  // Tests/MinionsServerTests/ServerHarness.swift
+  return parts.joined(separator: "/")
+}()
