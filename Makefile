@@ -12,7 +12,7 @@ LISTEN       ?= 127.0.0.1:7411
 # System libraries the engine links, and what the tests drive it with.
 DEB_PACKAGES = libsqlite3-dev libcurl4-openssl-dev libssl-dev libcrypt-dev python3 python3-venv
 
-.PHONY: run test bench serve clean deps build build-release
+.PHONY: run test bench bench-peers serve clean deps build build-release
 
 ## run: install what is missing, build, and run the engine's main job on its embedded defaults
 run: deps build-release
@@ -23,9 +23,18 @@ test: deps
 	$(SWIFT) build $(DEBUG_FLAGS) --build-tests
 	MINIONS_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test $(DEBUG_FLAGS) --skip-build
 
-## bench: build in release and print the benchmark table (with peers such as pygls)
-bench: deps build-release
-	MINIONS_BIN=$(CURDIR)/$(BIN_RELEASE) .build/release/MinionsBench
+BENCH_VENV = .build/bench-venv
+BENCH_PEERS = pygls
+
+## bench: build in release and print the benchmark table (with peers such as pygls in the same run)
+bench: deps build-release bench-peers
+	MINIONS_BIN=$(CURDIR)/$(BIN_RELEASE) PYGLS_PYTHON=$(CURDIR)/$(BENCH_VENV)/bin/python .build/release/MinionsBench
+
+# The peers are Python packages from PyPI, in a venv under .build/ (skipped with a note when offline).
+bench-peers:
+	@[ -x $(BENCH_VENV)/bin/python ] || python3 -m venv $(BENCH_VENV)
+	@$(BENCH_VENV)/bin/python -c "import pygls" 2>/dev/null || \
+	  $(BENCH_VENV)/bin/pip install -q $(BENCH_PEERS) || echo "bench: could not install $(BENCH_PEERS); peers skipped"
 
 ## serve: run the engine as a TCP server on $(LISTEN)
 serve: deps build-release

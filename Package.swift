@@ -28,7 +28,8 @@ let package = Package(
     // The executable.
     .executableTarget(name: "minions", dependencies: ["MinionsServer", "JSONRPCTransport", "MinionsCore"]),
     // `make bench`.
-    .executableTarget(name: "MinionsBench", dependencies: ["MinionsServer", "JSONRPC", "MinionsCore"]),
+    .executableTarget(name: "MinionsBench", dependencies: ["MinionsServer", "JSONRPC", "MinionsCore"],
+                      exclude: ["Peers"]),
 
     // Helpers shared by the test targets: pipe clients, message readers, engine processes.
     .target(name: "MinionsTestSupport", dependencies: ["JSONRPC", "MinionsCore"]),

@@ -111,9 +111,19 @@ public final class JSONRPCConnection: Sendable {
   /// Signalled once the connection has completely finished.
   public let finished = OneShotEvent()
 
-  /// Creates a connection over `input`/`output`. With `ownsDescriptors` they are closed at the end.
+  /// Creates a connection over `input`/`output` served by `handler`. With `ownsDescriptors` the
+  /// descriptors are closed at the end.
+  public convenience init(number: Int, endpoint: Endpoint, input: Int32, output: Int32, ownsDescriptors: Bool,
+                          handler: any JSONRPCConnectionHandler, options: Options = Options(), logger: Logger) {
+    self.init(number: number, endpoint: endpoint, input: input, output: output, ownsDescriptors: ownsDescriptors,
+              options: options, logger: logger, makeHandler: { _ in handler })
+  }
+
+  /// Creates a connection whose handler is made for it (and may keep a reference to it; the connection
+  /// drops its handler when it finishes, which breaks the cycle).
   public init(number: Int, endpoint: Endpoint, input: Int32, output: Int32, ownsDescriptors: Bool,
-              handler: any JSONRPCConnectionHandler, options: Options = Options(), logger: Logger) {
+              options: Options = Options(), logger: Logger,
+              makeHandler: (JSONRPCConnection) -> any JSONRPCConnectionHandler) {
     self.number = number
     self.endpoint = endpoint
     self.inputFD = input
@@ -124,12 +134,14 @@ public final class JSONRPCConnection: Sendable {
     var fds: [Int32] = [0, 0]
     precondition(pipe(&fds) == 0, "pipe() failed")
     self.wakePipe = (fds[0], fds[1])
-    self.state = Mutex(State(handler: handler))
+    self.state = Mutex(State(handler: nil))
     let box = WeakConnection()
     self.outgoing = OutgoingQueue(fd: output, maxQueuedBytes: options.maxQueuedBytes, logger: logger) {
       box.connection?.outputDidFail()
     }
     box.connection = self
+    let handler = makeHandler(self)
+    state.withLock { $0.handler = handler }
   }
 
   /// Starts the reader and writer threads.
@@ -382,20 +394,19 @@ public final class JSONRPCConnection: Sendable {
 
   /// Starts a request; returns a reply to send at once when it is refused before running.
   private func dispatch(_ request: Request, completion: @escaping @Sendable (Response) async -> Void) -> Response? {
-    guard let handler = state.withLock({ $0.handler }) else {
-      return Response(id: request.id, result: .failure(.invalidRequest("the connection is closing")))
-    }
-    var exclusive = false
-    switch handler.admit(request, connection: self) {
-    case .reject(let error): return Response(id: request.id, result: .failure(error))
-    case .run: break
-    case .runExclusively: exclusive = true
-    }
-    let done: OneShotEvent? = exclusive ? OneShotEvent() : nil
+    var done: OneShotEvent? = nil
     let started = MonotonicClock.nanoseconds()
     let debug = logger.isEnabled(.debug)
+    // One critical section: admission, the duplicate and in-flight checks, and registration.
     let rejection: ResponseError? = state.withLock { s in
-      if s.inputClosed || s.finished { return .invalidRequest("the connection is closing") }
+      guard let handler = s.handler, !s.inputClosed, !s.finished else {
+        return .invalidRequest("the connection is closing")
+      }
+      switch handler.admit(request, connection: self) {
+      case .reject(let error): return error
+      case .run: break
+      case .runExclusively: done = OneShotEvent()
+      }
       let key: RunningKey
       if request.id == .null {
         s.anonymousCounter += 1
@@ -410,6 +421,7 @@ public final class JSONRPCConnection: Sendable {
         return .overloaded("\(options.maxInFlight) requests are already in flight on this connection", retryAfterMs: 100)
       }
       let context = RequestContext(id: request.id, method: request.method, params: request.params, connection: self)
+      let finished = done
       s.active += 1
       s.running[key] = Task { [self] in
         let result = await handler.handle(request, context: context)
@@ -427,7 +439,7 @@ public final class JSONRPCConnection: Sendable {
           s.active -= 1
           return s.active == 0 ? s.idle : nil
         }
-        done?.signal()
+        finished?.signal()
         idle?.signal()
       }
       return nil

@@ -18,6 +18,8 @@ final class OutgoingQueue: @unchecked Sendable {  // all mutable state is guarde
   private enum Entry {
     case message([UInt8])
     case latest(String)
+    /// Already framed bytes (the rest of a direct write that the pipe could not take at once).
+    case framed([UInt8])
   }
 
   private struct Waiter {
@@ -39,6 +41,12 @@ final class OutgoingQueue: @unchecked Sendable {  // all mutable state is guarde
   private var closing = false
   private var failed = false
   private var writerExited = false
+  /// Someone (the writer thread or a direct writer) is writing to the descriptor right now.
+  private var writing = false
+  /// A non-blocking descriptor for the same peer, used to write directly from the sending thread when
+  /// the queue is idle (saving a thread wake-up per reply); -1 when the output cannot offer one.
+  private var directFD: Int32
+  private let directIsSocket: Bool
   /// Signalled when the writer has exited (everything flushed, or the peer is gone).
   let drained = OneShotEvent()
   /// Called once, from the writer thread, when a write fails (the peer went away).
@@ -49,6 +57,36 @@ final class OutgoingQueue: @unchecked Sendable {  // all mutable state is guarde
     self.maxQueuedBytes = maxQueuedBytes
     self.logger = logger
     self.onFailure = onFailure
+    let (direct, isSocket) = Self.openDirectDescriptor(for: fd)
+    directFD = direct
+    directIsSocket = isSocket
+  }
+
+  deinit {
+    if directFD >= 0 && !directIsSocket { Glibc.close(directFD) }
+  }
+
+  /// Closes the reopened pipe descriptor, so the peer sees end-of-file once the connection closes.
+  private func closeDirectLocked() {
+    if directFD >= 0 && !directIsSocket { Glibc.close(directFD) }
+    directFD = -1
+  }
+
+  /// Sockets take per-call non-blocking sends. A pipe is reopened through /proc to get a private,
+  /// non-blocking open file description (setting O_NONBLOCK on stdout itself would affect whoever
+  /// shares it). Anything else (a regular file, a terminal) is written by the writer thread only.
+  private static func openDirectDescriptor(for fd: Int32) -> (Int32, Bool) {
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { return (-1, false) }
+    switch st.st_mode & S_IFMT {
+    case S_IFSOCK:
+      return (fd, true)
+    case S_IFIFO:
+      let reopened = open("/proc/self/fd/\(fd)", O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+      return (reopened, false)
+    default:
+      return (-1, false)
+    }
   }
 
   func start(name: String) {
@@ -77,6 +115,10 @@ final class OutgoingQueue: @unchecked Sendable {  // all mutable state is guarde
       lock.unlock()
       return
     }
+    if directFD >= 0 && head == entries.count && waiters.isEmpty && !writing {
+      writeDirectly(body)  // unlocks
+      return
+    }
     if tryEnqueueLocked(body) {
       lock.unlock()
       return
@@ -97,6 +139,70 @@ final class OutgoingQueue: @unchecked Sendable {  // all mutable state is guarde
       waiters.append(Waiter(body: body, continuation: continuation, event: nil))
       lock.unlock()
     }
+  }
+
+  /// Writes `body` from the calling thread without blocking; whatever the peer cannot take now is
+  /// queued (in front, as nothing was queued before it) for the writer thread.
+  /// - Important: called with the lock held; returns with it released.
+  private func writeDirectly(_ body: [UInt8]) {
+    writing = true
+    let f = framing
+    let direct = directFD  // stays open while `writing` is set: only the exiting writer closes it
+    lock.unlock()
+    var framed: [UInt8] = []
+    frame(body, f, into: &framed)
+    var offset = 0
+    var hardError = false
+    framed.withUnsafeBytes { buf in
+      while offset < buf.count {
+        let n = directIsSocket
+          ? send(direct, buf.baseAddress! + offset, buf.count - offset, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL))
+          : Glibc.write(direct, buf.baseAddress! + offset, buf.count - offset)
+        if n < 0 {
+          if errno == EINTR { continue }
+          if errno != EAGAIN && errno != EWOULDBLOCK { hardError = true }
+          return
+        }
+        offset += n
+      }
+    }
+    lock.lock()
+    writing = false
+    if hardError {
+      failLocked()
+      lock.signal()
+      lock.unlock()
+      return
+    }
+    if offset < framed.count {
+      let rest = Array(framed[offset...])
+      entries.insert(.framed(rest), at: head)
+      queuedBytes += rest.count
+    }
+    if head < entries.count || !waiters.isEmpty || closing { lock.signal() }
+    lock.unlock()
+  }
+
+  private func frame(_ body: [UInt8], _ f: Framing, into batch: inout [UInt8]) {
+    switch f {
+    case .lsp:
+      batch.append(contentsOf: "Content-Length: ".utf8)
+      JSONWriter.writeInt(body.count, into: &batch)
+      batch.append(contentsOf: [0x0D, 0x0A, 0x0D, 0x0A])
+      batch.append(contentsOf: body)
+    case .ndjson:
+      batch.append(contentsOf: body)
+      batch.append(0x0A)
+    }
+  }
+
+  private func failLocked() {
+    failed = true
+    entries.removeAll()
+    head = 0
+    queuedBytes = 0
+    latest.removeAll()
+    releaseAllWaitersLocked()
   }
 
   /// Enqueues a message in order, blocking the calling OS thread while the queue is full.
@@ -163,7 +269,8 @@ final class OutgoingQueue: @unchecked Sendable {  // all mutable state is guarde
     batch.reserveCapacity(64 << 10)
     lock.lock()
     while true {
-      while head == entries.count && waiters.isEmpty && !closing { lock.wait() }
+      while !failed && (writing || (head == entries.count && waiters.isEmpty && !closing)) { lock.wait() }
+      if failed { break }
       if head == entries.count {
         admitWaitersLocked()
         if head == entries.count {
@@ -174,26 +281,17 @@ final class OutgoingQueue: @unchecked Sendable {  // all mutable state is guarde
       batch.removeAll(keepingCapacity: true)
       let f = framing
       while head < entries.count && batch.count < (256 << 10) {
-        let body: [UInt8]
         switch entries[head] {
         case .message(let b):
-          body = b
           queuedBytes -= b.count
+          frame(b, f, into: &batch)
+        case .framed(let b):
+          queuedBytes -= b.count
+          batch.append(contentsOf: b)
         case .latest(let key):
-          body = latest.removeValue(forKey: key) ?? []
+          if let b = latest.removeValue(forKey: key) { frame(b, f, into: &batch) }
         }
         head += 1
-        if body.isEmpty { continue }
-        switch f {
-        case .lsp:
-          batch.append(contentsOf: "Content-Length: ".utf8)
-          JSONWriter.writeInt(body.count, into: &batch)
-          batch.append(contentsOf: [0x0D, 0x0A, 0x0D, 0x0A])
-          batch.append(contentsOf: body)
-        case .ndjson:
-          batch.append(contentsOf: body)
-          batch.append(0x0A)
-        }
       }
       if head == entries.count {
         entries.removeAll(keepingCapacity: true)
@@ -203,20 +301,18 @@ final class OutgoingQueue: @unchecked Sendable {  // all mutable state is guarde
         head = 0
       }
       admitWaitersLocked()
+      writing = true
       lock.unlock()
       let ok = writeAll(batch)
       lock.lock()
+      writing = false
       if !ok {
-        failed = true
-        entries.removeAll()
-        head = 0
-        queuedBytes = 0
-        latest.removeAll()
-        releaseAllWaitersLocked()
+        failLocked()
         break
       }
     }
     writerExited = true
+    closeDirectLocked()
     let didFail = failed
     lock.unlock()
     drained.signal()

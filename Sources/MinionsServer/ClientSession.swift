@@ -5,8 +5,9 @@ import MinionsEngine
 import Synchronization
 
 /// The server's state for one connected client: where it is in the lifecycle, who it is, and what
-/// it declared it can do.
-public final class ClientSession: Sendable {
+/// it declared it can do. It is its connection's handler, so a request reaches its session without a
+/// lookup.
+public final class ClientSession: JSONRPCConnectionHandler {
   public enum Lifecycle: Sendable, Equatable {
     case uninitialized
     case initializing
@@ -25,11 +26,31 @@ public final class ClientSession: Sendable {
   }
 
   public let connection: JSONRPCConnection
+  let server: MinionsServer
   let state: Mutex<State>
 
-  init(connection: JSONRPCConnection, identity: Identity?) {
+  init(server: MinionsServer, connection: JSONRPCConnection, identity: Identity?) {
+    self.server = server
     self.connection = connection
     self.state = Mutex(State(identity: identity))
+  }
+
+  // MARK: JSONRPCConnectionHandler
+
+  public func admit(_ request: Request, connection: JSONRPCConnection) -> RequestAdmission {
+    server.admit(request, session: self)
+  }
+
+  public func handle(_ request: Request, context: RequestContext) async -> Result<JSONValue, ResponseError> {
+    await server.handle(request, session: self, context: context)
+  }
+
+  public func handle(_ notification: Notification, connection: JSONRPCConnection) {
+    server.handle(notification, session: self)
+  }
+
+  public func connectionDidClose(_ connection: JSONRPCConnection) {
+    server.sessionDidClose(self)
   }
 
   public var lifecycle: Lifecycle { state.withLock { $0.lifecycle } }

@@ -9,7 +9,7 @@ import Synchronization
 
 /// The protocol surface: it owns the method table, one `ClientSession` per connection, the lifecycle
 /// rules and the permission check every call passes through.
-public final class MinionsServer: JSONRPCConnectionHandler {
+public final class MinionsServer: Sendable {
   public let configuration: ServerConfiguration
   public let logger: Logger
   public let methods: MethodTable
@@ -35,11 +35,17 @@ public final class MinionsServer: JSONRPCConnectionHandler {
   public func serve(input: Int32, output: Int32, endpoint: JSONRPCConnection.Endpoint,
                     ownsDescriptors: Bool) -> ClientSession {
     let number = connectionCounter.add(1, ordering: .relaxed).newValue
+    let localOwner = endpoint == .stdio && !configuration.requireAuthOnStdio
+    var made: ClientSession? = nil
     let connection = JSONRPCConnection(
       number: number, endpoint: endpoint, input: input, output: output, ownsDescriptors: ownsDescriptors,
-      handler: self, options: configuration.connectionOptions, logger: logger.with(label: "rpc"))
-    let localOwner = endpoint == .stdio && !configuration.requireAuthOnStdio
-    let session = ClientSession(connection: connection, identity: localOwner ? .localOwner : nil)
+      options: configuration.connectionOptions, logger: logger.with(label: "rpc")
+    ) { connection in
+      let session = ClientSession(server: self, connection: connection, identity: localOwner ? .localOwner : nil)
+      made = session
+      return session
+    }
+    let session = made!
     sessions.withLock { $0[number] = session }
     logger.debug("connection \(number) opened (\(endpoint))")
     connection.start()
@@ -51,19 +57,14 @@ public final class MinionsServer: JSONRPCConnectionHandler {
   /// Every connected client session.
   public var allSessions: [ClientSession] { sessions.withLock { Array($0.values) } }
 
-  func session(for connection: JSONRPCConnection) -> ClientSession? {
-    sessions.withLock { $0[connection.number] }
+  func sessionDidClose(_ session: ClientSession) {
+    sessions.withLock { _ = $0.removeValue(forKey: session.connection.number) }
   }
 
-  public func connectionDidClose(_ connection: JSONRPCConnection) {
-    sessions.withLock { _ = $0.removeValue(forKey: connection.number) }
-  }
+  // MARK: Dispatch (called by each session, which is its connection's handler)
 
-  // MARK: JSONRPCConnectionHandler
-
-  public func admit(_ request: Request, connection: JSONRPCConnection) -> RequestAdmission {
-    guard let session = session(for: connection) else { return .reject(.invalidRequest("the connection is closing")) }
-    return session.state.withLock { s -> RequestAdmission in
+  func admit(_ request: Request, session: ClientSession) -> RequestAdmission {
+    session.state.withLock { s -> RequestAdmission in
       switch s.lifecycle {
       case .shutdown:
         return .reject(.invalidRequest("the server is shutting down: no requests are accepted after shutdown"))
@@ -88,8 +89,7 @@ public final class MinionsServer: JSONRPCConnectionHandler {
     }
   }
 
-  public func handle(_ request: Request, context: RequestContext) async -> Result<JSONValue, ResponseError> {
-    guard let session = session(for: context.connection) else { return .failure(.invalidRequest("the connection is closing")) }
+  func handle(_ request: Request, session: ClientSession, context: RequestContext) async -> Result<JSONValue, ResponseError> {
     guard let method = methods[request.method] else { return .failure(.methodNotFound(request.method)) }
     if let denial = checkAccess(method.access, session: session) { return .failure(denial) }
     let call = CallContext(request: context, session: session, server: self)
@@ -113,8 +113,8 @@ public final class MinionsServer: JSONRPCConnectionHandler {
     }
   }
 
-  public func handle(_ notification: Notification, connection: JSONRPCConnection) {
-    guard let session = session(for: connection) else { return }
+  func handle(_ notification: Notification, session: ClientSession) {
+    let connection = session.connection
     let lifecycle = session.lifecycle
     switch notification.method {
     case "exit":

@@ -3,6 +3,10 @@
 /// Optional properties that are nil are written as `null` by default, so a result always shows every
 /// field the protocol documents (a client can tell "no cursor" from a missing field); pass
 /// `.omit` for wire formats that reject nulls.
+///
+/// Nested values are encoded eagerly (a member's value is complete when `encode(_:forKey:)` returns), so
+/// the common case allocates one small box per nested value; only `nestedContainer` and
+/// `superEncoder`, which may be filled later, keep a reference.
 public struct JSONValueEncoder: Sendable {
   public enum NilEncoding: Sendable { case null, omit }
   public var nilEncoding: NilEncoding
@@ -10,117 +14,88 @@ public struct JSONValueEncoder: Sendable {
   public init(nilEncoding: NilEncoding = .null) { self.nilEncoding = nilEncoding }
 
   public func encode<T: Encodable>(_ value: T) throws -> JSONValue {
-    if let v = value as? JSONValue { return v }
-    let node = EncodingNode()
-    try value.encode(to: JSONValueEncoderImpl(node: node, codingPath: [], nilEncoding: nilEncoding))
-    return node.finish()
+    try encodeToJSON(value, nilEncoding: nilEncoding, path: [])
   }
 }
 
-/// A mutable tree under construction; containers hold references into it so nested containers
-/// can be filled in any order, as `Encoder` allows.
-final class EncodingNode {
-  enum Content {
-    case unset
-    case value(JSONValue)
-    case object([String: EncodingNode])
-    case array([EncodingNode])
-  }
+/// Encodes one value; primitives take a fast path by metatype identity (no dynamic casts).
+@inline(__always)
+func encodeToJSON<T: Encodable>(_ value: T, nilEncoding: JSONValueEncoder.NilEncoding, path: [any CodingKey]) throws
+  -> JSONValue
+{
+  if T.self == String.self { return .string(unsafeBitCast(value, to: String.self)) }
+  if T.self == Int.self { return .int(unsafeBitCast(value, to: Int.self)) }
+  if T.self == Bool.self { return .bool(unsafeBitCast(value, to: Bool.self)) }
+  if T.self == Double.self { return .double(unsafeBitCast(value, to: Double.self)) }
+  if T.self == JSONValue.self { return unsafeBitCast(value, to: JSONValue.self) }
+  let box = EncodingBox()
+  try value.encode(to: JSONValueEncoderImpl(box: box, codingPath: path, nilEncoding: nilEncoding))
+  return box.finish()
+}
 
-  var content: Content = .unset
+/// Where one encoder's value is collected.
+final class EncodingBox {
+  var value: JSONValue?
+  var members: [String: JSONValue]?
+  var elements: [JSONValue]?
+  /// Containers handed out to be filled later (nestedContainer, superEncoder).
+  var deferredMembers: [String: EncodingBox]?
+  var deferredElements: [(Int, EncodingBox)]?
 
   func finish() -> JSONValue {
-    switch content {
-    case .unset: return .object([:])
-    case .value(let v): return v
-    case .object(let members): return .object(members.mapValues { $0.finish() })
-    case .array(let elements): return .array(elements.map { $0.finish() })
+    if var members {
+      if let deferredMembers {
+        for (k, b) in deferredMembers { members[k] = b.finish() }
+      }
+      return .object(members)
     }
-  }
-
-  func child(forKey key: String) -> EncodingNode {
-    if case .object(var members) = content {
-      if let existing = members[key] { return existing }
-      let node = EncodingNode()
-      members[key] = node
-      content = .object(members)
-      return node
+    if var elements {
+      if let deferredElements {
+        for (i, b) in deferredElements { elements[i] = b.finish() }
+      }
+      return .array(elements)
     }
-    let node = EncodingNode()
-    content = .object([key: node])
-    return node
-  }
-
-  func appendChild() -> EncodingNode {
-    let node = EncodingNode()
-    if case .array(var elements) = content {
-      elements.append(node)
-      content = .array(elements)
-    } else {
-      content = .array([node])
-    }
-    return node
+    return value ?? .object([:])
   }
 }
 
-final class JSONValueEncoderImpl: Encoder {
-  let node: EncodingNode
+struct JSONValueEncoderImpl: Encoder {
+  let box: EncodingBox
   let codingPath: [any CodingKey]
   let nilEncoding: JSONValueEncoder.NilEncoding
   var userInfo: [CodingUserInfoKey: Any] { [:] }
 
-  init(node: EncodingNode, codingPath: [any CodingKey], nilEncoding: JSONValueEncoder.NilEncoding) {
-    self.node = node
-    self.codingPath = codingPath
-    self.nilEncoding = nilEncoding
-  }
-
   /// Stores a ready-made value (used by `JSONValue.encode(to:)` to skip the container dance).
-  func store(_ value: JSONValue) { node.content = .value(value) }
+  func store(_ value: JSONValue) { box.value = value }
 
   func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-    if case .object = node.content {} else { node.content = .object([:]) }
+    if box.members == nil { box.members = [:] }
     return KeyedEncodingContainer(KeyedContainer<Key>(encoder: self))
   }
 
   func unkeyedContainer() -> any UnkeyedEncodingContainer {
-    if case .array = node.content {} else { node.content = .array([]) }
+    if box.elements == nil { box.elements = [] }
     return UnkeyedContainer(encoder: self)
   }
 
   func singleValueContainer() -> any SingleValueEncodingContainer { SingleContainer(encoder: self) }
 
-  func encodeValue<T: Encodable>(_ value: T, into node: EncodingNode, path: [any CodingKey]) throws {
-    switch value {
-    case let v as JSONValue: node.content = .value(v)
-    case let v as String: node.content = .value(.string(v))
-    case let v as Int: node.content = .value(.int(v))
-    case let v as Bool: node.content = .value(.bool(v))
-    case let v as Double: node.content = .value(.double(v))
-    default:
-      try value.encode(to: JSONValueEncoderImpl(node: node, codingPath: path, nilEncoding: nilEncoding))
-    }
-  }
+  func child(_ key: any CodingKey) -> [any CodingKey] { codingPath + [key] }
 
   struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let encoder: JSONValueEncoderImpl
     var codingPath: [any CodingKey] { encoder.codingPath }
 
-    func encodeNil(forKey key: Key) throws { encoder.node.child(forKey: key.stringValue).content = .value(.null) }
-    func encode(_ value: Bool, forKey key: Key) throws {
-      encoder.node.child(forKey: key.stringValue).content = .value(.bool(value))
-    }
-    func encode(_ value: String, forKey key: Key) throws {
-      encoder.node.child(forKey: key.stringValue).content = .value(.string(value))
-    }
-    func encode(_ value: Double, forKey key: Key) throws {
-      encoder.node.child(forKey: key.stringValue).content = .value(.double(value))
-    }
-    func encode(_ value: Int, forKey key: Key) throws {
-      encoder.node.child(forKey: key.stringValue).content = .value(.int(value))
-    }
+    @inline(__always) private func set(_ v: JSONValue, _ key: Key) { encoder.box.members![key.stringValue] = v }
+
+    func encodeNil(forKey key: Key) throws { set(.null, key) }
+    func encode(_ value: Bool, forKey key: Key) throws { set(.bool(value), key) }
+    func encode(_ value: String, forKey key: Key) throws { set(.string(value), key) }
+    func encode(_ value: Double, forKey key: Key) throws { set(.double(value), key) }
+    func encode(_ value: Int, forKey key: Key) throws { set(.int(value), key) }
+    func encode(_ value: Int64, forKey key: Key) throws { set(.int(Int(value)), key) }
     func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-      try encoder.encodeValue(value, into: encoder.node.child(forKey: key.stringValue), path: codingPath + [key])
+      set(try encodeToJSON(value, nilEncoding: encoder.nilEncoding, path: encoder.child(key)), key)
     }
 
     func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { try encodeOptional(value, forKey: key) }
@@ -133,81 +108,89 @@ final class JSONValueEncoderImpl: Encoder {
       if let value {
         try encode(value, forKey: key)
       } else if encoder.nilEncoding == .null {
-        try encodeNil(forKey: key)
+        set(.null, key)
       }
+    }
+
+    private func deferred(_ key: Key) -> JSONValueEncoderImpl {
+      let b = EncodingBox()
+      if encoder.box.deferredMembers == nil { encoder.box.deferredMembers = [:] }
+      encoder.box.deferredMembers![key.stringValue] = b
+      return JSONValueEncoderImpl(box: b, codingPath: encoder.child(key), nilEncoding: encoder.nilEncoding)
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
       -> KeyedEncodingContainer<NestedKey>
     {
-      let child = encoder.node.child(forKey: key.stringValue)
-      return JSONValueEncoderImpl(node: child, codingPath: codingPath + [key], nilEncoding: encoder.nilEncoding)
-        .container(keyedBy: keyType)
+      deferred(key).container(keyedBy: keyType)
     }
 
-    func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-      let child = encoder.node.child(forKey: key.stringValue)
-      return JSONValueEncoderImpl(node: child, codingPath: codingPath + [key], nilEncoding: encoder.nilEncoding)
-        .unkeyedContainer()
-    }
+    func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer { deferred(key).unkeyedContainer() }
 
     func superEncoder() -> any Encoder { encoder }
 
-    func superEncoder(forKey key: Key) -> any Encoder {
-      JSONValueEncoderImpl(
-        node: encoder.node.child(forKey: key.stringValue), codingPath: codingPath + [key],
-        nilEncoding: encoder.nilEncoding)
-    }
+    func superEncoder(forKey key: Key) -> any Encoder { deferred(key) }
   }
 
   struct UnkeyedContainer: UnkeyedEncodingContainer {
     let encoder: JSONValueEncoderImpl
     var codingPath: [any CodingKey] { encoder.codingPath }
-    var count: Int {
-      if case .array(let elements) = encoder.node.content { return elements.count }
-      return 0
+    var count: Int { encoder.box.elements?.count ?? 0 }
+
+    @inline(__always) private func append(_ v: JSONValue) { encoder.box.elements!.append(v) }
+
+    func encodeNil() throws { append(.null) }
+    func encode(_ value: Bool) throws { append(.bool(value)) }
+    func encode(_ value: String) throws { append(.string(value)) }
+    func encode(_ value: Double) throws { append(.double(value)) }
+    func encode(_ value: Int) throws { append(.int(value)) }
+    func encode<T: Encodable>(_ value: T) throws {
+      append(try encodeToJSON(value, nilEncoding: encoder.nilEncoding, path: encoder.child(IndexKey(count))))
     }
 
-    func encodeNil() throws { encoder.node.appendChild().content = .value(.null) }
-    func encode<T: Encodable>(_ value: T) throws {
-      let path = codingPath + [IndexKey(count)]
-      try encoder.encodeValue(value, into: encoder.node.appendChild(), path: path)
+    private func deferred() -> JSONValueEncoderImpl {
+      let b = EncodingBox()
+      let index = count
+      append(.null)
+      if encoder.box.deferredElements == nil { encoder.box.deferredElements = [] }
+      encoder.box.deferredElements!.append((index, b))
+      return JSONValueEncoderImpl(box: b, codingPath: encoder.child(IndexKey(index)), nilEncoding: encoder.nilEncoding)
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-      let path = codingPath + [IndexKey(count)]
-      return JSONValueEncoderImpl(node: encoder.node.appendChild(), codingPath: path, nilEncoding: encoder.nilEncoding)
-        .container(keyedBy: keyType)
+      deferred().container(keyedBy: keyType)
     }
 
-    func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-      let path = codingPath + [IndexKey(count)]
-      return JSONValueEncoderImpl(node: encoder.node.appendChild(), codingPath: path, nilEncoding: encoder.nilEncoding)
-        .unkeyedContainer()
-    }
+    func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer { deferred().unkeyedContainer() }
 
-    func superEncoder() -> any Encoder {
-      let path = codingPath + [IndexKey(count)]
-      return JSONValueEncoderImpl(node: encoder.node.appendChild(), codingPath: path, nilEncoding: encoder.nilEncoding)
-    }
+    func superEncoder() -> any Encoder { deferred() }
   }
 
   struct SingleContainer: SingleValueEncodingContainer {
     let encoder: JSONValueEncoderImpl
     var codingPath: [any CodingKey] { encoder.codingPath }
 
-    func encodeNil() throws { encoder.node.content = .value(.null) }
-    func encode(_ value: Bool) throws { encoder.node.content = .value(.bool(value)) }
-    func encode(_ value: String) throws { encoder.node.content = .value(.string(value)) }
-    func encode(_ value: Double) throws { encoder.node.content = .value(.double(value)) }
-    func encode(_ value: Float) throws { encoder.node.content = .value(.double(Double(value))) }
-    func encode(_ value: Int) throws { encoder.node.content = .value(.int(value)) }
-    func encode(_ value: Int64) throws { encoder.node.content = .value(.int(Int(value))) }
-    func encode(_ value: Int32) throws { encoder.node.content = .value(.int(Int(value))) }
-    func encode(_ value: UInt32) throws { encoder.node.content = .value(.int(Int(value))) }
+    private func set(_ v: JSONValue) { encoder.box.value = v }
+
+    func encodeNil() throws { set(.null) }
+    func encode(_ value: Bool) throws { set(.bool(value)) }
+    func encode(_ value: String) throws { set(.string(value)) }
+    func encode(_ value: Double) throws { set(.double(value)) }
+    func encode(_ value: Float) throws { set(.double(Double(value))) }
+    func encode(_ value: Int) throws { set(.int(value)) }
+    func encode(_ value: Int8) throws { set(.int(Int(value))) }
+    func encode(_ value: Int16) throws { set(.int(Int(value))) }
+    func encode(_ value: Int32) throws { set(.int(Int(value))) }
+    func encode(_ value: Int64) throws { set(.int(Int(value))) }
+    func encode(_ value: UInt) throws { set(value <= UInt(Int.max) ? .int(Int(value)) : .double(Double(value))) }
+    func encode(_ value: UInt8) throws { set(.int(Int(value))) }
+    func encode(_ value: UInt16) throws { set(.int(Int(value))) }
+    func encode(_ value: UInt32) throws { set(.int(Int(value))) }
     func encode(_ value: UInt64) throws {
-      encoder.node.content = .value(value <= UInt64(Int.max) ? .int(Int(value)) : .double(Double(value)))
+      set(value <= UInt64(Int.max) ? .int(Int(value)) : .double(Double(value)))
     }
-    func encode<T: Encodable>(_ value: T) throws { try encoder.encodeValue(value, into: encoder.node, path: codingPath) }
+    func encode<T: Encodable>(_ value: T) throws {
+      set(try encodeToJSON(value, nilEncoding: encoder.nilEncoding, path: codingPath))
+    }
   }
 }

@@ -88,8 +88,8 @@ public enum JSONWriter {
   @inline(__always)
   static func sortedKeys(_ members: [String: JSONValue]) -> [String] {
     if members.count < 2 { return Array(members.keys) }
-    // Byte-wise order: stable across platforms and cheaper than Unicode-aware comparison.
-    return members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    // String order (byte order for the ASCII keys the protocol uses): the same output on every run.
+    return members.keys.sorted()
   }
 
   private static let nullBytes: [UInt8] = Array("null".utf8)

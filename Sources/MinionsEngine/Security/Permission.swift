@@ -65,7 +65,8 @@ public struct PermissionSet: Sendable, Hashable, Codable {
   }
 
   public func encode(to encoder: any Encoder) throws {
-    try Permission.allCases.filter(contains).encode(to: encoder)
+    var c = encoder.unkeyedContainer()
+    for p in Permission.allCases where contains(p) { try c.encode(p.rawValue) }
   }
 }
 
