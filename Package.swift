@@ -28,16 +28,20 @@ let package = Package(
     // The executable.
     .executableTarget(name: "minions", dependencies: ["MinionsServer", "JSONRPCTransport", "MinionsCore"]),
     // `make bench`.
-    .executableTarget(name: "MinionsBench", dependencies: ["MinionsServer", "JSONRPC", "MinionsCore"],
-                      exclude: ["Peers"]),
+    .executableTarget(
+      name: "MinionsBench", dependencies: ["MinionsServer", "JSONRPC", "MinionsCore"],
+      exclude: ["Peers"]),
 
     // Helpers shared by the test targets: pipe clients, message readers, engine processes.
     .target(name: "MinionsTestSupport", dependencies: ["JSONRPC", "MinionsCore"]),
 
     .testTarget(name: "MinionsCoreTests", dependencies: ["MinionsCore"]),
     .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "MinionsCore"]),
-    .testTarget(name: "JSONRPCTransportTests", dependencies: ["JSONRPCTransport", "JSONRPC", "MinionsCore", "MinionsTestSupport"]),
-    .testTarget(name: "MinionsServerTests", dependencies: ["MinionsServer", "JSONRPCTransport", "JSONRPC", "MinionsCore", "MinionsTestSupport"]),
+    .testTarget(
+      name: "JSONRPCTransportTests", dependencies: ["JSONRPCTransport", "JSONRPC", "MinionsCore", "MinionsTestSupport"]),
+    .testTarget(
+      name: "MinionsServerTests",
+      dependencies: ["MinionsServer", "JSONRPCTransport", "JSONRPC", "MinionsCore", "MinionsTestSupport"]),
     .testTarget(name: "EndToEndTests", dependencies: ["JSONRPC", "MinionsCore", "MinionsTestSupport"]),
   ]
 )

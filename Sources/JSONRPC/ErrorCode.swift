@@ -56,7 +56,8 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
   public var meaning: String {
     switch self {
     case .parseError: return "The message is not valid JSON (or not valid UTF-8, or its framing is malformed)."
-    case .invalidRequest: return "The JSON is not a valid JSON-RPC 2.0 request, or it breaks a protocol limit or the lifecycle."
+    case .invalidRequest:
+      return "The JSON is not a valid JSON-RPC 2.0 request, or it breaks a protocol limit or the lifecycle."
     case .methodNotFound: return "No such method."
     case .invalidParams: return "The params do not match the method; data.field names the bad field."
     case .internalError: return "The server failed unexpectedly; details are in its log, never in the reply."
@@ -68,7 +69,8 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     case .notFound: return "data.kind with data.id does not exist (or is not yours)."
     case .alreadyExists: return "data.kind with data.id already exists."
     case .overloaded: return "Too much work in flight; retry after data.retryAfterMs."
-    case .providerError: return "The model provider failed; data says which, with its HTTP status and whether a retry may help."
+    case .providerError:
+      return "The model provider failed; data says which, with its HTTP status and whether a retry may help."
     case .noModelAvailable: return "No model satisfies the request; data.candidates says why each was excluded."
     case .approvalDenied: return "A tool call needing approval was refused."
     default: return ""

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import MinionsCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// How a connection frames its messages, detected from its first non-whitespace byte.
 public enum Framing: String, Sendable {
@@ -33,7 +34,9 @@ public struct FrameLimits: Sendable {
   public var maxDepth: Int
   public var maxBatch: Int
 
-  public init(maxFrameBytes: Int = 16 << 20, maxHeaderLineBytes: Int = 8 << 10, maxDepth: Int = 128, maxBatch: Int = 1000) {
+  public init(
+    maxFrameBytes: Int = 16 << 20, maxHeaderLineBytes: Int = 8 << 10, maxDepth: Int = 128, maxBatch: Int = 1000
+  ) {
     self.maxFrameBytes = maxFrameBytes
     self.maxHeaderLineBytes = maxHeaderLineBytes
     self.maxDepth = maxDepth
@@ -378,14 +381,19 @@ public struct FrameParser: Sendable {
       return
     }
     if headerLineTooLong {
-      state = .lspBodyDiscarding(remaining: length, scanner: IDScanner(tracksCompletion: false),
-                                 error: .headerLineTooLong(limit: limits.maxHeaderLineBytes))
-      if length == 0 { state = .lspHeaders; emit(.error(FrameError(kind: .headerLineTooLong(limit: limits.maxHeaderLineBytes), id: nil))) }
+      state = .lspBodyDiscarding(
+        remaining: length, scanner: IDScanner(tracksCompletion: false),
+        error: .headerLineTooLong(limit: limits.maxHeaderLineBytes))
+      if length == 0 {
+        state = .lspHeaders;
+        emit(.error(FrameError(kind: .headerLineTooLong(limit: limits.maxHeaderLineBytes), id: nil)))
+      }
       return
     }
     if length > limits.maxFrameBytes {
-      state = .lspBodyDiscarding(remaining: length, scanner: IDScanner(tracksCompletion: false),
-                                 error: .frameTooLarge(limit: limits.maxFrameBytes, size: length))
+      state = .lspBodyDiscarding(
+        remaining: length, scanner: IDScanner(tracksCompletion: false),
+        error: .frameTooLarge(limit: limits.maxFrameBytes, size: length))
       return
     }
     if length == 0 {

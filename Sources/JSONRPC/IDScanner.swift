@@ -1,3 +1,5 @@
+import MinionsCore
+
 /// A constant-memory scanner over a JSON text arriving in pieces.
 ///
 /// It finds the top-level `"id"` member of an object (so a refused frame can still be answered to the
@@ -163,5 +165,3 @@ public struct IDScanner: Sendable {
     if case .string(let s)? = try? JSONParser.parse(quoted) { foundID = .string(s) }
   }
 }
-
-import MinionsCore

@@ -56,8 +56,9 @@ extension Message {
     if let rawID = members["id"] {
       guard let parsed = RequestID(json: rawID) else {
         return .invalid(
-          .invalidRequest("id must be a string or an integer, got \(rawID.typeName == "number" ? "a fractional number" : rawID.typeName)",
-                          data: ["field": "id"]), id: .null)
+          .invalidRequest(
+            "id must be a string or an integer, got \(rawID.typeName == "number" ? "a fractional number" : rawID.typeName)",
+            data: ["field": "id"]), id: .null)
       }
       id = parsed
     }
@@ -73,8 +74,10 @@ extension Message {
         switch params {
         case .object, .array: break
         default:
-          return .invalid(.invalidRequest("params must be an object or an array, got \(params.typeName)",
-                                          data: ["field": "params"]), id: id ?? .null)
+          return .invalid(
+            .invalidRequest(
+              "params must be an object or an array, got \(params.typeName)",
+              data: ["field": "params"]), id: id ?? .null)
         }
       }
       if let id { return .message(.request(Request(id: id, method: method, params: params))) }
@@ -82,8 +85,10 @@ extension Message {
     }
     // No method: a response to one of our requests.
     guard let id else {
-      return .invalid(.invalidRequest("a message needs a method (request or notification) or an id (response)",
-                                      data: ["field": "method"]), id: .null)
+      return .invalid(
+        .invalidRequest(
+          "a message needs a method (request or notification) or an id (response)",
+          data: ["field": "method"]), id: .null)
     }
     let result = members["result"]
     let error = members["error"]
@@ -92,13 +97,16 @@ extension Message {
       return .message(.response(Response(id: id, result: .success(r))))
     case (nil, let e?):
       guard let err = ResponseError(json: e) else {
-        return .invalid(.invalidRequest("error must be an object with an integer code and a string message",
-                                        data: ["field": "error"]), id: .null)
+        return .invalid(
+          .invalidRequest(
+            "error must be an object with an integer code and a string message",
+            data: ["field": "error"]), id: .null)
       }
       return .message(.response(Response(id: id, result: .failure(err))))
     default:
-      return .invalid(.invalidRequest("a response needs exactly one of result and error", data: ["field": "result"]),
-                      id: .null)
+      return .invalid(
+        .invalidRequest("a response needs exactly one of result and error", data: ["field": "result"]),
+        id: .null)
     }
   }
 }

@@ -41,8 +41,10 @@ public struct ResponseError: Error, Sendable, Hashable, CustomStringConvertible 
 
   /// Bad params; `field` is the dotted path of the offending field ("params" for the whole object).
   public static func invalidParams(field: String, _ detail: String) -> ResponseError {
-    ResponseError(code: .invalidParams, message: field == "params" ? "Invalid params: \(detail)" : "Invalid params: \(field): \(detail)",
-                  data: ["field": .string(field), "reason": .string(detail)])
+    ResponseError(
+      code: .invalidParams,
+      message: field == "params" ? "Invalid params: \(detail)" : "Invalid params: \(field): \(detail)",
+      data: ["field": .string(field), "reason": .string(detail)])
   }
 
   public static func internalError() -> ResponseError {
@@ -58,22 +60,26 @@ public struct ResponseError: Error, Sendable, Hashable, CustomStringConvertible 
   }
 
   public static var unauthenticated: ResponseError {
-    ResponseError(code: .unauthenticated,
-                  message: "Unauthenticated: log in with auth/login or pass auth in initialize")
+    ResponseError(
+      code: .unauthenticated,
+      message: "Unauthenticated: log in with auth/login or pass auth in initialize")
   }
 
   public static func permissionDenied(_ permission: String) -> ResponseError {
-    ResponseError(code: .permissionDenied, message: "Permission denied: requires \(permission)",
-                  data: ["permission": .string(permission)])
+    ResponseError(
+      code: .permissionDenied, message: "Permission denied: requires \(permission)",
+      data: ["permission": .string(permission)])
   }
 
   public static func notFound(kind: String, id: String) -> ResponseError {
-    ResponseError(code: .notFound, message: "Not found: \(kind) \(id)", data: ["kind": .string(kind), "id": .string(id)])
+    ResponseError(
+      code: .notFound, message: "Not found: \(kind) \(id)", data: ["kind": .string(kind), "id": .string(id)])
   }
 
   public static func alreadyExists(kind: String, id: String) -> ResponseError {
-    ResponseError(code: .alreadyExists, message: "Already exists: \(kind) \(id)",
-                  data: ["kind": .string(kind), "id": .string(id)])
+    ResponseError(
+      code: .alreadyExists, message: "Already exists: \(kind) \(id)",
+      data: ["kind": .string(kind), "id": .string(id)])
   }
 
   public static func overloaded(_ detail: String, retryAfterMs: Int) -> ResponseError {

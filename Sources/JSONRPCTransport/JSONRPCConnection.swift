@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import JSONRPC
 import MinionsCore
 import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// What the layer above decides for each incoming request, on the reader thread, before it runs.
 public enum RequestAdmission: Sendable {
@@ -67,8 +68,10 @@ public final class JSONRPCConnection: Sendable {
     /// are cancelled (their replies are still written if the client reads them).
     public var inputClosedGracePeriod: Double
 
-    public init(limits: FrameLimits = FrameLimits(), maxInFlight: Int = 1024, maxQueuedBytes: Int = 16 << 20,
-                inputClosedGracePeriod: Double = 10) {
+    public init(
+      limits: FrameLimits = FrameLimits(), maxInFlight: Int = 1024, maxQueuedBytes: Int = 16 << 20,
+      inputClosedGracePeriod: Double = 10
+    ) {
       self.limits = limits
       self.maxInFlight = maxInFlight
       self.maxQueuedBytes = maxQueuedBytes
@@ -113,17 +116,22 @@ public final class JSONRPCConnection: Sendable {
 
   /// Creates a connection over `input`/`output` served by `handler`. With `ownsDescriptors` the
   /// descriptors are closed at the end.
-  public convenience init(number: Int, endpoint: Endpoint, input: Int32, output: Int32, ownsDescriptors: Bool,
-                          handler: any JSONRPCConnectionHandler, options: Options = Options(), logger: Logger) {
-    self.init(number: number, endpoint: endpoint, input: input, output: output, ownsDescriptors: ownsDescriptors,
-              options: options, logger: logger, makeHandler: { _ in handler })
+  public convenience init(
+    number: Int, endpoint: Endpoint, input: Int32, output: Int32, ownsDescriptors: Bool,
+    handler: any JSONRPCConnectionHandler, options: Options = Options(), logger: Logger
+  ) {
+    self.init(
+      number: number, endpoint: endpoint, input: input, output: output, ownsDescriptors: ownsDescriptors,
+      options: options, logger: logger, makeHandler: { _ in handler })
   }
 
   /// Creates a connection whose handler is made for it (and may keep a reference to it; the connection
   /// drops its handler when it finishes, which breaks the cycle).
-  public init(number: Int, endpoint: Endpoint, input: Int32, output: Int32, ownsDescriptors: Bool,
-              options: Options = Options(), logger: Logger,
-              makeHandler: (JSONRPCConnection) -> any JSONRPCConnectionHandler) {
+  public init(
+    number: Int, endpoint: Endpoint, input: Int32, output: Int32, ownsDescriptors: Bool,
+    options: Options = Options(), logger: Logger,
+    makeHandler: (JSONRPCConnection) -> any JSONRPCConnectionHandler
+  ) {
     self.number = number
     self.endpoint = endpoint
     self.inputFD = input
@@ -249,8 +257,10 @@ public final class JSONRPCConnection: Sendable {
     let capacity = 64 << 10
     let buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
     defer { buffer.deallocate() }
-    var fds = [pollfd(fd: inputFD, events: Int16(POLLIN), revents: 0),
-               pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0)]
+    var fds = [
+      pollfd(fd: inputFD, events: Int16(POLLIN), revents: 0),
+      pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0),
+    ]
     readLoop: while !stopRequested.isSet {
       let ready = poll(&fds, 2, -1)
       if ready < 0 {
@@ -322,23 +332,32 @@ public final class JSONRPCConnection: Sendable {
     switch error.kind {
     case .tooManyElements(let limit):
       logger.warning("connection \(number): refused a batch: \(error)")
-      sendResponseFromReader(Response(
-        id: .null, result: .failure(.invalidRequest("batch has more than the limit of \(limit) entries",
-                                                    data: ["limit": .int(limit)]))))
+      sendResponseFromReader(
+        Response(
+          id: .null,
+          result: .failure(
+            .invalidRequest(
+              "batch has more than the limit of \(limit) entries",
+              data: ["limit": .int(limit)]))))
     case .tooDeep(let limit):
       var scanner = IDScanner()
       scanner.feed(bytes)
       if let id = scanner.foundID, id != .null {
         logger.warning("connection \(number): refused request \(id): \(error)")
-        sendResponseFromReader(Response(
-          id: id, result: .failure(.invalidRequest("JSON nested deeper than the limit of \(limit)",
-                                                  data: ["limit": .int(limit), "offset": .int(error.offset)]))))
+        sendResponseFromReader(
+          Response(
+            id: id,
+            result: .failure(
+              .invalidRequest(
+                "JSON nested deeper than the limit of \(limit)",
+                data: ["limit": .int(limit), "offset": .int(error.offset)]))))
       } else {
         logger.warning("connection \(number): dropped a message without id: \(error)")
       }
     default:
-      sendResponseFromReader(Response(
-        id: .null, result: .failure(.parseError(error.description, data: ["offset": .int(error.offset)]))))
+      sendResponseFromReader(
+        Response(
+          id: .null, result: .failure(.parseError(error.description, data: ["offset": .int(error.offset)]))))
     }
   }
 
@@ -375,7 +394,9 @@ public final class JSONRPCConnection: Sendable {
     for d in decoded {
       switch d {
       case .invalid(let error, let id):
-        if let done = collector?.fill(slot, Response(id: id, result: .failure(error))) { sendBatchResponseFromReader(done) }
+        if let done = collector?.fill(slot, Response(id: id, result: .failure(error))) {
+          sendBatchResponseFromReader(done)
+        }
         slot += 1
       case .message(.request(let request)):
         let mySlot = slot
@@ -418,7 +439,8 @@ public final class JSONRPCConnection: Sendable {
         }
       }
       if s.active >= options.maxInFlight {
-        return .overloaded("\(options.maxInFlight) requests are already in flight on this connection", retryAfterMs: 100)
+        return .overloaded(
+          "\(options.maxInFlight) requests are already in flight on this connection", retryAfterMs: 100)
       }
       let context = RequestContext(id: request.id, method: request.method, params: request.params, connection: self)
       let finished = done
@@ -578,8 +600,12 @@ final class BatchCollector: Sendable {
 
 /// The answer to one server→client request, which may arrive before or after someone waits for it.
 final class PendingReply: Sendable {
-  private let state = Mutex<(result: Result<JSONValue, OutgoingRequestError>?,
-                             waiter: CheckedContinuation<Result<JSONValue, OutgoingRequestError>, Never>?)>((nil, nil))
+  private let state = Mutex<
+    (
+      result: Result<JSONValue, OutgoingRequestError>?,
+      waiter: CheckedContinuation<Result<JSONValue, OutgoingRequestError>, Never>?
+    )
+  >((nil, nil))
 
   func resolve(_ result: Result<JSONValue, OutgoingRequestError>) {
     let waiter = state.withLock { s -> CheckedContinuation<Result<JSONValue, OutgoingRequestError>, Never>? in

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import JSONRPC
 import MinionsCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// The bounded, ordered queue of everything a connection sends, drained by one writer thread.
 ///
@@ -155,7 +156,8 @@ final class OutgoingQueue: @unchecked Sendable {  // all mutable state is guarde
     var hardError = false
     framed.withUnsafeBytes { buf in
       while offset < buf.count {
-        let n = directIsSocket
+        let n =
+          directIsSocket
           ? send(direct, buf.baseAddress! + offset, buf.count - offset, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL))
           : Glibc.write(direct, buf.baseAddress! + offset, buf.count - offset)
         if n < 0 {

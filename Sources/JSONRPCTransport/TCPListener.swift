@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import MinionsCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// A listening TCP socket whose accept loop runs on its own thread.
 public final class TCPListener: Sendable {
@@ -88,8 +89,10 @@ public final class TCPListener: Sendable {
   /// Accepts connections on a new thread, calling `accept` with each socket and its peer address.
   public func start(_ accept: @escaping @Sendable (_ fd: Int32, _ peer: String) -> Void) {
     spawnThread(name: "tcp-accept") { [self] in
-      var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
-                 pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0)]
+      var fds = [
+        pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
+        pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0),
+      ]
       while !stopped.isSet {
         let ready = poll(&fds, 2, -1)
         if ready < 0 {
@@ -145,8 +148,9 @@ public final class TCPListener: Sendable {
     var service = [CChar](repeating: 0, count: Int(NI_MAXSERV))
     let rc = withUnsafePointer(to: &storage) {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        getnameinfo($0, socklen_t(MemoryLayout<sockaddr_storage>.size), &host, socklen_t(host.count), &service,
-                    socklen_t(service.count), NI_NUMERICHOST | NI_NUMERICSERV)
+        getnameinfo(
+          $0, socklen_t(MemoryLayout<sockaddr_storage>.size), &host, socklen_t(host.count), &service,
+          socklen_t(service.count), NI_NUMERICHOST | NI_NUMERICSERV)
       }
     }
     guard rc == 0 else { return "unknown" }

@@ -12,7 +12,9 @@ enum RPCBenchmarks {
     var idleRSS: Double = 0
   }
 
-  static func measure(_ argv: [String], environment: [String: String], pipelined: Int, sequential: Int) throws -> ServerFigures {
+  static func measure(_ argv: [String], environment: [String: String], pipelined: Int, sequential: Int) throws
+    -> ServerFigures
+  {
     var f = ServerFigures()
     // Startup: spawn to initialize reply, median of several.
     var startups: [Double] = []
@@ -56,17 +58,23 @@ enum RPCBenchmarks {
     }
     let peerName = pyglsPython == nil ? nil : "pygls"
     return [
-      BenchRow(issue: "#2", name: "requests/s over stdio, 64 in flight", value: engine.throughput, unit: "req/s",
-               target: "≥ 50,000; ≥ 5× pygls", meets: engine.throughput >= 50_000 && (peer.map { engine.throughput >= 5 * $0.throughput } ?? true),
-               peerName: peerName, peerValue: peer?.throughput),
-      BenchRow(issue: "#2", name: "sequential round trip p50", value: engine.p50, unit: "µs", target: "≤ 60",
-               meets: engine.p50 <= 60, peerName: peerName, peerValue: peer?.p50, higherIsBetter: false),
-      BenchRow(issue: "#2", name: "sequential round trip p99", value: engine.p99, unit: "µs",
-               peerName: peerName, peerValue: peer?.p99, higherIsBetter: false),
-      BenchRow(issue: "#2", name: "startup to initialize reply", value: engine.startupMs, unit: "ms", target: "≤ 50",
-               meets: engine.startupMs <= 50, peerName: peerName, peerValue: peer?.startupMs, higherIsBetter: false),
-      BenchRow(issue: "#2", name: "idle RSS after initialize", value: engine.idleRSS, unit: "MB", target: "≤ 20",
-               meets: engine.idleRSS <= 20, peerName: peerName, peerValue: peer?.idleRSS, higherIsBetter: false),
+      BenchRow(
+        issue: "#2", name: "requests/s over stdio, 64 in flight", value: engine.throughput, unit: "req/s",
+        target: "≥ 50,000; ≥ 5× pygls",
+        meets: engine.throughput >= 50_000 && (peer.map { engine.throughput >= 5 * $0.throughput } ?? true),
+        peerName: peerName, peerValue: peer?.throughput),
+      BenchRow(
+        issue: "#2", name: "sequential round trip p50", value: engine.p50, unit: "µs", target: "≤ 60",
+        meets: engine.p50 <= 60, peerName: peerName, peerValue: peer?.p50, higherIsBetter: false),
+      BenchRow(
+        issue: "#2", name: "sequential round trip p99", value: engine.p99, unit: "µs",
+        peerName: peerName, peerValue: peer?.p99, higherIsBetter: false),
+      BenchRow(
+        issue: "#2", name: "startup to initialize reply", value: engine.startupMs, unit: "ms", target: "≤ 50",
+        meets: engine.startupMs <= 50, peerName: peerName, peerValue: peer?.startupMs, higherIsBetter: false),
+      BenchRow(
+        issue: "#2", name: "idle RSS after initialize", value: engine.idleRSS, unit: "MB", target: "≤ 20",
+        meets: engine.idleRSS <= 20, peerName: peerName, peerValue: peer?.idleRSS, higherIsBetter: false),
     ]
   }
 }

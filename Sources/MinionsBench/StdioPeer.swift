@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import JSONRPC
 import MinionsCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// A JSON-RPC server spawned as a subprocess and driven over its stdin/stdout in LSP framing, so the
 /// engine and its peers are measured by exactly the same client.
@@ -34,7 +35,8 @@ final class StdioPeer {
     output = stdout.fileHandleForReading.fileDescriptor
   }
 
-  static let initializeBody = #"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"processId":null,"rootUri":null,"capabilities":{}}}"#
+  static let initializeBody =
+    #"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"processId":null,"rootUri":null,"capabilities":{}}}"#
 
   func send(_ bytes: [UInt8]) {
     bytes.withUnsafeBytes { buf in
@@ -107,7 +109,9 @@ final class StdioPeer {
   }
 
   var residentBytes: Int {
-    guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else { return 0 }
+    guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else {
+      return 0
+    }
     for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
       return (line.split(separator: " ").compactMap { Int($0) }.first ?? 0) * 1024
     }

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import MinionsCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 // `make bench`: measures every figure the issues name and prints one table (Markdown), with peers
 // measured in the same run where they exist. Usage: MinionsBench [--only NAME,...]
@@ -17,8 +18,10 @@ let only: Set<String>? = arguments.firstIndex(of: "--only").flatMap { i in
 }
 
 func machineDescription() -> String {
-  let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
-    .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+  let cpu =
+    (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
+    .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces)
+    ?? "unknown CPU"
   let cores = sysconf(Int32(_SC_NPROCESSORS_ONLN))
   let memory = sysconf(Int32(_SC_PHYS_PAGES)) * sysconf(Int32(_SC_PAGESIZE)) / (1 << 30)
   return "\(cores) cores (\(cpu)), \(memory) GiB"
@@ -26,7 +29,7 @@ func machineDescription() -> String {
 
 var rows: [BenchRow] = []
 let suites: [(String, () throws -> [BenchRow])] = [
-  ("rpc", { try RPCBenchmarks.run(enginePath: enginePath, pyglsPython: pyglsPython) }),
+  ("rpc", { try RPCBenchmarks.run(enginePath: enginePath, pyglsPython: pyglsPython) })
 ]
 let started = MonotonicClock.nanoseconds()
 for (name, suite) in suites where only?.contains(name) ?? true {

@@ -90,14 +90,20 @@ public struct MethodTable: Sendable {
       })
   }
 
-  public mutating func registerClientNotification<P: Decodable & Sendable>(_ name: String, summary: String, params: P.Type) {
-    clientNotifications[name] = NotificationDescriptor(name: name, summary: summary,
-                                                       paramsSchema: { JSONSchemaProbe.schema(for: P.self) })
+  public mutating func registerClientNotification<P: Decodable & Sendable>(
+    _ name: String, summary: String, params: P.Type
+  ) {
+    clientNotifications[name] = NotificationDescriptor(
+      name: name, summary: summary,
+      paramsSchema: { JSONSchemaProbe.schema(for: P.self) })
   }
 
-  public mutating func registerServerNotification<P: Decodable & Sendable>(_ name: String, summary: String, params: P.Type) {
-    serverNotifications[name] = NotificationDescriptor(name: name, summary: summary,
-                                                       paramsSchema: { JSONSchemaProbe.schema(for: P.self) })
+  public mutating func registerServerNotification<P: Decodable & Sendable>(
+    _ name: String, summary: String, params: P.Type
+  ) {
+    serverNotifications[name] = NotificationDescriptor(
+      name: name, summary: summary,
+      paramsSchema: { JSONSchemaProbe.schema(for: P.self) })
   }
 
   public mutating func registerServerRequest<P: Decodable & Sendable, R: Codable & Sendable>(

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import JSONRPC
 import JSONRPCTransport
 import MinionsCore
 import MinionsEngine
 import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// The protocol surface: it owns the method table, one `ClientSession` per connection, the lifecycle
 /// rules and the permission check every call passes through.
@@ -32,8 +33,10 @@ public final class MinionsServer: Sendable {
 
   /// Serves one client over `input`/`output` and returns its connection (already started).
   @discardableResult
-  public func serve(input: Int32, output: Int32, endpoint: JSONRPCConnection.Endpoint,
-                    ownsDescriptors: Bool) -> ClientSession {
+  public func serve(
+    input: Int32, output: Int32, endpoint: JSONRPCConnection.Endpoint,
+    ownsDescriptors: Bool
+  ) -> ClientSession {
     let number = connectionCounter.add(1, ordering: .relaxed).newValue
     let localOwner = endpoint == .stdio && !configuration.requireAuthOnStdio
     var made: ClientSession? = nil
@@ -89,7 +92,9 @@ public final class MinionsServer: Sendable {
     }
   }
 
-  func handle(_ request: Request, session: ClientSession, context: RequestContext) async -> Result<JSONValue, ResponseError> {
+  func handle(_ request: Request, session: ClientSession, context: RequestContext) async -> Result<
+    JSONValue, ResponseError
+  > {
     guard let method = methods[request.method] else { return .failure(.methodNotFound(request.method)) }
     if let denial = checkAccess(method.access, session: session) { return .failure(denial) }
     let call = CallContext(request: context, session: session, server: self)

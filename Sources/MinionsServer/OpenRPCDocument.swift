@@ -12,15 +12,21 @@ public enum OpenRPCDocument {
     }
     let clientNotifications = table.clientNotifications.keys.sorted().map { name -> JSONValue in
       let n = table.clientNotifications[name]!
-      return ["name": .string(n.name), "summary": .string(n.summary), "params": paramDescriptors(n.paramsSchema()),
-              "paramStructure": "by-name"]
+      return [
+        "name": .string(n.name), "summary": .string(n.summary), "params": paramDescriptors(n.paramsSchema()),
+        "paramStructure": "by-name",
+      ]
     }
     let serverNotifications = table.serverNotifications.keys.sorted().map { name -> JSONValue in
       let n = table.serverNotifications[name]!
-      return ["name": .string(n.name), "summary": .string(n.summary), "params": paramDescriptors(n.paramsSchema()),
-              "paramStructure": "by-name"]
+      return [
+        "name": .string(n.name), "summary": .string(n.summary), "params": paramDescriptors(n.paramsSchema()),
+        "paramStructure": "by-name",
+      ]
     }
-    let serverRequests = table.serverRequests.keys.sorted().map { describe(table.serverRequests[$0]!, includeAccess: false) }
+    let serverRequests = table.serverRequests.keys.sorted().map {
+      describe(table.serverRequests[$0]!, includeAccess: false)
+    }
     let errors = ErrorCode.all.map { code -> JSONValue in
       ["code": .int(code.rawValue), "message": .string(code.name), "data": ["description": .string(code.meaning)]]
     }
@@ -29,7 +35,8 @@ public enum OpenRPCDocument {
       "info": [
         "title": "Minions",
         "version": .string(MinionsVersion.current),
-        "description": "A multi-agent AI engine speaking JSON-RPC 2.0 over stdio (LSP Content-Length or newline-delimited framing) and TCP. Protocol version \(MinionsVersion.protocolVersion).",
+        "description":
+          "A multi-agent AI engine speaking JSON-RPC 2.0 over stdio (LSP Content-Length or newline-delimited framing) and TCP. Protocol version \(MinionsVersion.protocolVersion).",
       ],
       "methods": .array(methods),
       "x-client-notifications": .array(clientNotifications),
@@ -59,15 +66,16 @@ public enum OpenRPCDocument {
   static func paramDescriptors(_ schema: JSONValue) -> JSONValue {
     guard case .object(let properties)? = schema["properties"] else { return [] }
     let required = Set(schema["required"]?.arrayValue?.compactMap(\.stringValue) ?? [])
-    return .array(properties.keys.sorted().map { key -> JSONValue in
-      var descriptor: [String: JSONValue] = ["name": .string(key), "required": .bool(required.contains(key))]
-      var propertySchema = properties[key]!
-      if case .object(var members) = propertySchema, let d = members.removeValue(forKey: "description") {
-        descriptor["description"] = d
-        propertySchema = .object(members)
-      }
-      descriptor["schema"] = propertySchema
-      return .object(descriptor)
-    })
+    return .array(
+      properties.keys.sorted().map { key -> JSONValue in
+        var descriptor: [String: JSONValue] = ["name": .string(key), "required": .bool(required.contains(key))]
+        var propertySchema = properties[key]!
+        if case .object(var members) = propertySchema, let d = members.removeValue(forKey: "description") {
+          descriptor["description"] = d
+          propertySchema = .object(members)
+        }
+        descriptor["schema"] = propertySchema
+        return .object(descriptor)
+      })
   }
 }

@@ -13,8 +13,10 @@ public struct ServerConfiguration: Sendable {
   /// Most TCP connections served at once; more are closed right after accept.
   public var maxConnections: Int
 
-  public init(requireAuthOnStdio: Bool = false, connectionOptions: JSONRPCConnection.Options = .init(),
-              workspace: String = ".", dataDirectory: String = ".", maxConnections: Int = 512) {
+  public init(
+    requireAuthOnStdio: Bool = false, connectionOptions: JSONRPCConnection.Options = .init(),
+    workspace: String = ".", dataDirectory: String = ".", maxConnections: Int = 512
+  ) {
     self.requireAuthOnStdio = requireAuthOnStdio
     self.connectionOptions = connectionOptions
     self.workspace = workspace

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import JSONRPC
 import MinionsCore
 import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// The built `minions` binary running as a real subprocess, driven over its stdin/stdout.
 public final class EngineProcess: Sendable {
@@ -22,7 +23,9 @@ public final class EngineProcess: Sendable {
   }
 
   /// Starts `minions ARGS` with `environment` added to a clean environment (a private data dir).
-  public init(_ arguments: [String] = ["serve"], environment: [String: String] = [:], keepRawOutput: Bool = false) throws {
+  public init(_ arguments: [String] = ["serve"], environment: [String: String] = [:], keepRawOutput: Bool = false)
+    throws
+  {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: Self.binaryPath)
     p.arguments = arguments
@@ -79,7 +82,9 @@ public final class EngineProcess: Sendable {
   }
 
   /// Sends a request and waits for its reply.
-  public func call(_ method: String, _ params: JSONValue? = nil, lsp: Bool = false, timeout: Double = 10) async -> JSONValue {
+  public func call(_ method: String, _ params: JSONValue? = nil, lsp: Bool = false, timeout: Double = 10) async
+    -> JSONValue
+  {
     let id = request(method, params, lsp: lsp)
     return await reader.reply(to: id, timeout: timeout) ?? ["error": "no reply from the engine"]
   }
@@ -162,7 +167,9 @@ public final class TCPTestClient: Sendable {
     addr.sin_port = in_port_t(UInt16(port).bigEndian)
     inet_pton(AF_INET, host, &addr.sin_addr)
     let rc = withUnsafePointer(to: &addr) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
     }
     guard rc == 0 else {
       Glibc.close(fd)

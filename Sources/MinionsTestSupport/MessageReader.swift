@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import JSONRPC
 import MinionsCore
 import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// Reads JSON-RPC frames from a file descriptor on a thread of its own and keeps every message, so
 /// tests can wait for replies from async code without blocking the cooperative pool.

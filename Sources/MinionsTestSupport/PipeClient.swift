@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import JSONRPC
 import MinionsCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// The client side of an in-process connection over two pipes: writes raw bytes, reads messages.
 public final class PipeClient: Sendable {

@@ -1,9 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import JSONRPCTransport
 import MinionsCore
 import MinionsServer
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 enum ServeCommand {
   static let usage = """
@@ -27,13 +29,16 @@ enum ServeCommand {
     """
 
   static func run(_ args: [String]) throws -> Int32 {
-    let a = try Arguments(args, valued: ["--listen", "--workspace", "--log-level"],
-                          flags: ["--stdio", "--require-auth", "--help", "-h"], usage: usage)
+    let a = try Arguments(
+      args, valued: ["--listen", "--workspace", "--log-level"],
+      flags: ["--stdio", "--require-auth", "--help", "-h"], usage: usage)
     if a.has("--help") || a.has("-h") {
       print(usage)
       return 0
     }
-    guard a.positional.isEmpty else { throw UsageError(message: "unexpected argument '\(a.positional[0])'", usage: usage) }
+    guard a.positional.isEmpty else {
+      throw UsageError(message: "unexpected argument '\(a.positional[0])'", usage: usage)
+    }
     let levelName = a.value("--log-level") ?? Environment.get("MINIONS_LOG") ?? "info"
     guard let level = Logger.Level(name: levelName) else {
       throw UsageError(message: "unknown log level '\(levelName)'", usage: usage)
@@ -108,8 +113,6 @@ enum ServeCommand {
     return exitCode.withLock { $0 }
   }
 }
-
-import Synchronization
 
 /// Delivers SIGINT and SIGTERM to a callback on a thread of its own (via sigwait), so shutdown runs
 /// as ordinary code rather than inside a signal handler.

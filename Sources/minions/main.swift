@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import MinionsCore
 import MinionsServer
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 let usage = """
   usage: minions <command> [options]
@@ -30,18 +31,22 @@ func runCommand(_ all: [String]) throws -> Int32 {
     guard arguments.isEmpty || arguments == ["--help"] else {
       throw UsageError(message: "unexpected argument '\(arguments[0])'", usage: "usage: minions version")
     }
-    print(arguments == ["--help"] ? "usage: minions version\n\nPrints the engine and protocol versions." :
-            "minions \(MinionsVersion.current) (protocol \(MinionsVersion.protocolVersion))")
+    print(
+      arguments == ["--help"]
+        ? "usage: minions version\n\nPrints the engine and protocol versions."
+        : "minions \(MinionsVersion.current) (protocol \(MinionsVersion.protocolVersion))")
     return 0
   case "protocol":
-    let protocolUsage = "usage: minions protocol openrpc\n\nPrints the OpenRPC document of every method (as rpc.discover returns it)."
+    let protocolUsage =
+      "usage: minions protocol openrpc\n\nPrints the OpenRPC document of every method (as rpc.discover returns it)."
     if arguments == ["--help"] || arguments == ["-h"] {
       print(protocolUsage)
       return 0
     }
     guard arguments == ["openrpc"] else {
-      throw UsageError(message: arguments.isEmpty ? "missing subcommand" : "unknown subcommand '\(arguments[0])'",
-                       usage: protocolUsage)
+      throw UsageError(
+        message: arguments.isEmpty ? "missing subcommand" : "unknown subcommand '\(arguments[0])'",
+        usage: protocolUsage)
     }
     let server = MinionsServer(configuration: ServerConfiguration(), logger: .disabled)
     print(JSONWriter.prettyString(server.openRPCDocument), terminator: "")

@@ -86,9 +86,13 @@ import Testing
     engine.sendLine("[1]")
     engine.sendLine("[1,2,3]")
     // mixed batch.
-    engine.sendLine(#"[{"jsonrpc":"2.0","method":"auth/whoami","id":"b1"},{"jsonrpc":"2.0","method":"notify_hello","params":[7]},{"jsonrpc":"2.0","method":"auth/whoami","params":{},"id":"b2"},{"foo":"boo"},{"jsonrpc":"2.0","method":"foo.get","params":{"name":"myself"},"id":"5"},{"jsonrpc":"2.0","method":"rpc.discover","id":"9"}]"#)
+    engine.sendLine(
+      #"[{"jsonrpc":"2.0","method":"auth/whoami","id":"b1"},{"jsonrpc":"2.0","method":"notify_hello","params":[7]},{"jsonrpc":"2.0","method":"auth/whoami","params":{},"id":"b2"},{"foo":"boo"},{"jsonrpc":"2.0","method":"foo.get","params":{"name":"myself"},"id":"5"},{"jsonrpc":"2.0","method":"rpc.discover","id":"9"}]"#
+    )
     // all notifications: nothing.
-    engine.sendLine(#"[{"jsonrpc":"2.0","method":"notify_sum","params":[1,2,4]},{"jsonrpc":"2.0","method":"notify_hello","params":[7]}]"#)
+    engine.sendLine(
+      #"[{"jsonrpc":"2.0","method":"notify_sum","params":[1,2,4]},{"jsonrpc":"2.0","method":"notify_hello","params":[7]}]"#
+    )
     #expect(await engine.call("auth/whoami")["result"] != nil)
     // Replies to different requests may come in any order: wait for all of them.
     let all = await engine.reader.waitFor(count: 12)
@@ -117,13 +121,20 @@ import Testing
 
     engine.sendLSP(#"{"jsonrpc":"2.0","id":10,"method":"auth/whoami""#)
     check("invalid JSON", code: -32700, id: .null)
-    engine.sendBytes(Array("Content-Length: 48\r\n\r\n".utf8) + Array(#"{"jsonrpc":"2.0","id":11,"method":"x","p":""#.utf8) + [0xC3, 0x28] + Array("\"}".utf8))
+    engine.sendBytes(
+      Array("Content-Length: 48\r\n\r\n".utf8) + Array(#"{"jsonrpc":"2.0","id":11,"method":"x","p":""#.utf8) + [
+        0xC3, 0x28,
+      ] + Array("\"}".utf8))
     check("invalid UTF-8", code: -32700, id: .null)
     engine.sendLSP(#"{"jsonrpc":"2.0","id":12,"method":"auth/whoami","params":{"s":"\udead"}}"#)
     check("lone surrogate", code: -32700, id: .null)
-    engine.sendLSP(#"{"jsonrpc":"2.0","id":13,"method":"auth/whoami","params":"# + String(repeating: "[", count: 129) + String(repeating: "]", count: 129) + "}")
+    engine.sendLSP(
+      #"{"jsonrpc":"2.0","id":13,"method":"auth/whoami","params":"# + String(repeating: "[", count: 129)
+        + String(repeating: "]", count: 129) + "}")
     check("nesting 129", code: -32600, id: 13)
-    engine.sendLSP(#"{"jsonrpc":"2.0","id":14,"method":"x","params":"# + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}")
+    engine.sendLSP(
+      #"{"jsonrpc":"2.0","id":14,"method":"x","params":"# + String(repeating: "[", count: 100_000)
+        + String(repeating: "]", count: 100_000) + "}")
     check("nesting 100000", code: -32600, id: 14)
     engine.send("Content-Length: -5\r\n\r\n" + #"{"jsonrpc":"2.0","id":15,"method":"x"}"#)
     check("negative Content-Length", code: -32700, id: 15)
@@ -134,9 +145,12 @@ import Testing
     engine.send("Content-Length: 99999999999999999999\r\n\r\n" + #"{"jsonrpc":"2.0","id":18,"method":"x"}"#)
     check("huge Content-Length", code: -32600, id: 18)
     let body19 = #"{"jsonrpc":"2.0","id":19,"method":"x"}"#
-    engine.send("X-Big: " + String(repeating: "h", count: 9000) + "\r\nContent-Length: \(body19.utf8.count)\r\n\r\n" + body19)
+    engine.send(
+      "X-Big: " + String(repeating: "h", count: 9000) + "\r\nContent-Length: \(body19.utf8.count)\r\n\r\n" + body19)
     check("8 KiB+ header line", code: -32600, id: 19)
-    engine.sendLSP("[" + Array(repeating: #"{"jsonrpc":"2.0","id":1,"method":"auth/whoami"}"#, count: 1001).joined(separator: ",") + "]")
+    engine.sendLSP(
+      "[" + Array(repeating: #"{"jsonrpc":"2.0","id":1,"method":"auth/whoami"}"#, count: 1001).joined(separator: ",")
+        + "]")
     check("1001-entry batch", code: -32600, id: .null)
     engine.sendLSP(#"{"jsonrpc":"2.0","id":20,"method":"initialize","params":{"capabilities":{"approvals":"yes"}}}"#)
     check("second initialize", code: -32600, id: 20)

@@ -77,8 +77,10 @@ import Testing
   }
 
   @Test func badFlagsExitTwoWithAUsageLine() async throws {
-    for args in [["serve", "--bogus"], ["serve", "--listen"], ["serve", "--listen", "nowhere"],
-                 ["serve", "--log-level", "loud"], ["serve", "extra"], ["frobnicate"], ["protocol", "yaml"]] {
+    for args in [
+      ["serve", "--bogus"], ["serve", "--listen"], ["serve", "--listen", "nowhere"],
+      ["serve", "--log-level", "loud"], ["serve", "extra"], ["frobnicate"], ["protocol", "yaml"],
+    ] {
       let (code, _, stderr) = try await run(args)
       #expect(code == 2, "\(args)")
       #expect(stderr.contains("usage: minions"), "\(args): \(stderr)")
@@ -104,7 +106,8 @@ import Testing
   @Test func anAddressInUseIsAClearError() async throws {
     let first = try EngineProcess(["serve", "--listen", "127.0.0.1:0"])
     #expect(await first.waitForStderr("listening on"))
-    let port = first.stderr.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+    let port =
+      first.stderr.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
     let (code, _, stderr) = try await run(["serve", "--listen", "127.0.0.1:\(port)"])
     #expect(code == 1)
     #expect(stderr.contains("cannot listen on 127.0.0.1:\(port)"))

@@ -1,6 +1,6 @@
-import Testing
 import JSONRPC
 import MinionsCore
+import Testing
 
 /// A small deterministic generator so random splits are reproducible.
 struct SplitMix64: RandomNumberGenerator {
@@ -17,8 +17,10 @@ struct SplitMix64: RandomNumberGenerator {
 func lsp(_ body: String) -> [UInt8] { Array("Content-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8) }
 
 @Suite struct FrameParserTests {
-  let bodies = [#"{"jsonrpc":"2.0","id":1,"method":"a"}"#, #"{"jsonrpc":"2.0","method":"b","params":{"t":"é😀"}}"#,
-                #"[{"jsonrpc":"2.0","id":2,"method":"c"}]"#]
+  let bodies = [
+    #"{"jsonrpc":"2.0","id":1,"method":"a"}"#, #"{"jsonrpc":"2.0","method":"b","params":{"t":"é😀"}}"#,
+    #"[{"jsonrpc":"2.0","id":2,"method":"c"}]"#,
+  ]
 
   func frames(_ events: [FrameParser.Event]) -> [String] {
     events.compactMap { if case .frame(let f) = $0 { return String(decoding: f, as: UTF8.self) } else { return nil } }
@@ -77,7 +79,8 @@ func lsp(_ body: String) -> [UInt8] { Array("Content-Length: \(body.utf8.count)\
 
   @Test func headerNamesAreCaseInsensitiveAndOtherHeadersAreAccepted() {
     let body = #"{"x":1}"#
-    let stream = "content-LENGTH:   \(body.utf8.count)  \r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\nX-Extra: yes\r\n\r\n\(body)"
+    let stream =
+      "content-LENGTH:   \(body.utf8.count)  \r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\nX-Extra: yes\r\n\r\n\(body)"
       + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
     var p = FrameParser()
     #expect(frames(p.feed(Array(stream.utf8))) == [body, body])
@@ -85,7 +88,8 @@ func lsp(_ body: String) -> [UInt8] { Array("Content-Length: \(body.utf8.count)\
 
   @Test func toleratesBareLineFeedsAndStrayBlankLinesBetweenMessages() {
     let body = #"{"x":1}"#
-    let stream = "Content-Length: \(body.utf8.count)\n\n\(body)\r\n\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+    let stream =
+      "Content-Length: \(body.utf8.count)\n\n\(body)\r\n\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
     var p = FrameParser()
     #expect(frames(p.feed(Array(stream.utf8))) == [body, body])
   }
@@ -100,7 +104,8 @@ func lsp(_ body: String) -> [UInt8] { Array("Content-Length: \(body.utf8.count)\
   @Test func hugeContentLengthIsSkippedWithoutBufferingAndAnsweredToItsID() {
     let limits = FrameLimits(maxFrameBytes: 1024)
     var p = FrameParser(limits: limits)
-    let big = #"{"jsonrpc":"2.0","id":9,"method":"m","params":{"pad":""# + String(repeating: "x", count: 50_000) + "\"}}"
+    let big =
+      #"{"jsonrpc":"2.0","id":9,"method":"m","params":{"pad":""# + String(repeating: "x", count: 50_000) + "\"}}"
     var events = p.feed(Array("Content-Length: \(big.utf8.count)\r\n\r\n".utf8))
     // Deliver the oversized body in chunks: nothing of it may be held.
     let bytes = Array(big.utf8)

@@ -1,6 +1,6 @@
-import Testing
 import JSONRPC
 import MinionsCore
+import Testing
 
 @Suite struct MessageTests {
   func decode(_ text: String) throws -> DecodedMessage { Message.decode(try JSONParser.parse(text)) }
@@ -22,7 +22,8 @@ import MinionsCore
       Issue.record("not a response"); return
     }
     #expect(ok.id == .int(1))
-    guard case .message(.response(let err)) = try decode(#"{"jsonrpc":"2.0","id":2,"error":{"code":-1,"message":"no"}}"#),
+    guard
+      case .message(.response(let err)) = try decode(#"{"jsonrpc":"2.0","id":2,"error":{"code":-1,"message":"no"}}"#),
       case .failure(let e) = err.result
     else { Issue.record("not an error response"); return }
     #expect(e.code.rawValue == -1 && e.message == "no")
@@ -61,11 +62,16 @@ import MinionsCore
     #expect(String(decoding: out, as: UTF8.self) == #"{"jsonrpc":"2.0","id":1,"result":{"a":2,"b":1}}"#)
     out = []
     MessageEncoder.encodeResponse(Response(id: .null, result: .failure(.parseError("x"))), into: &out)
-    #expect(String(decoding: out, as: UTF8.self) == #"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error: x"}}"#)
-    #expect(String(decoding: MessageEncoder.encode(.notification(Notification(method: "n", params: nil))), as: UTF8.self)
-      == #"{"jsonrpc":"2.0","method":"n"}"#)
-    #expect(String(decoding: MessageEncoder.encode(.request(Request(id: .string("s"), method: "m", params: [1]))), as: UTF8.self)
-      == #"{"jsonrpc":"2.0","id":"s","method":"m","params":[1]}"#)
+    #expect(
+      String(decoding: out, as: UTF8.self)
+        == #"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error: x"}}"#)
+    #expect(
+      String(decoding: MessageEncoder.encode(.notification(Notification(method: "n", params: nil))), as: UTF8.self)
+        == #"{"jsonrpc":"2.0","method":"n"}"#)
+    #expect(
+      String(
+        decoding: MessageEncoder.encode(.request(Request(id: .string("s"), method: "m", params: [1]))), as: UTF8.self)
+        == #"{"jsonrpc":"2.0","id":"s","method":"m","params":[1]}"#)
   }
 
   @Test func everyErrorCodeHasANameAndAMeaning() {

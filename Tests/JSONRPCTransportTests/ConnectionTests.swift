@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import JSONRPC
 import JSONRPCTransport
 import MinionsCore
 import MinionsTestSupport
 import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 @Suite struct ConnectionTests {
   @Test func repliesInTheClientsFraming() async throws {
@@ -85,7 +86,9 @@ import Testing
   @Test func batchesFollowJSONRPCSection6() async {
     let h = Harness()
     // Mixed: requests, a notification, an invalid entry; one array with a reply per request/invalid entry.
-    h.client.sendLine(#"[{"jsonrpc":"2.0","id":1,"method":"echo","params":[1]},{"jsonrpc":"2.0","method":"note"},{"foo":"boo"},{"jsonrpc":"2.0","id":"2","method":"nope"},1]"#)
+    h.client.sendLine(
+      #"[{"jsonrpc":"2.0","id":1,"method":"echo","params":[1]},{"jsonrpc":"2.0","method":"note"},{"foo":"boo"},{"jsonrpc":"2.0","id":"2","method":"nope"},1]"#
+    )
     let batch = await h.client.waitFor(count: 1)[0]
     guard case .array(let replies) = batch else { Issue.record("not an array: \(batch)"); return }
     #expect(replies.count == 4)
@@ -108,7 +111,9 @@ import Testing
 
   @Test func aBatchReplyComesAfterAllItsRequestsFinish() async {
     let h = Harness()
-    h.client.sendLine(#"[{"jsonrpc":"2.0","id":1,"method":"slow","params":{"ms":50}},{"jsonrpc":"2.0","id":2,"method":"echo","params":{"e":1}}]"#)
+    h.client.sendLine(
+      #"[{"jsonrpc":"2.0","id":1,"method":"slow","params":{"ms":50}},{"jsonrpc":"2.0","id":2,"method":"echo","params":{"e":1}}]"#
+    )
     let batch = await h.client.waitFor(count: 1)
     #expect(batch.count == 1)
     #expect(batch.first?.arrayValue?.map { $0["id"] ?? nil } == [1, 2])
@@ -206,17 +211,24 @@ import Testing
   @Test func badInputIsAnsweredAndTheConnectionKeepsWorking() async {
     let h = Harness()
     h.client.sendLine(#"{"jsonrpc":"2.0","id":1,"method":"echo""#)  // invalid JSON
-    h.client.sendBytes(Array(#"{"jsonrpc":"2.0","id":2,"method":"echo","params":{"s":""#.utf8) + [0xFF, 0xFE] + Array("\"}}\n".utf8))
+    h.client.sendBytes(
+      Array(#"{"jsonrpc":"2.0","id":2,"method":"echo","params":{"s":""#.utf8) + [0xFF, 0xFE] + Array("\"}}\n".utf8))
     h.client.sendLine(#"{"jsonrpc":"2.0","id":3,"method":"echo","params":{"s":"\ud800"}}"#)
-    h.client.sendLine(#"{"jsonrpc":"2.0","id":4,"method":"echo","params":"# + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "}")
-    h.client.sendLine(#"{"jsonrpc":"2.0","method":"echo","params":"# + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "}")
-    h.client.sendLine("[" + Array(repeating: #"{"jsonrpc":"2.0","method":"n"}"#, count: 1001).joined(separator: ",") + "]")
+    h.client.sendLine(
+      #"{"jsonrpc":"2.0","id":4,"method":"echo","params":"# + String(repeating: "[", count: 200)
+        + String(repeating: "]", count: 200) + "}")
+    h.client.sendLine(
+      #"{"jsonrpc":"2.0","method":"echo","params":"# + String(repeating: "[", count: 200)
+        + String(repeating: "]", count: 200) + "}")
+    h.client.sendLine(
+      "[" + Array(repeating: #"{"jsonrpc":"2.0","method":"n"}"#, count: 1001).joined(separator: ",") + "]")
     h.client.sendLine(#"{"jsonrpc":"2.0","id":5,"method":"echo","params":{"ok":true}}"#)
     let all = await h.client.waitFor(count: 6)
     #expect(all.count == 6)
     #expect(all[0]["error"]?["code"] == -32700 && all[0]["id"] == .null)
     #expect(all[1]["error"]?["code"] == -32700 && all[1]["error"]?["message"]?.stringValue?.contains("UTF-8") == true)
-    #expect(all[2]["error"]?["code"] == -32700 && all[2]["error"]?["message"]?.stringValue?.contains("surrogate") == true)
+    #expect(
+      all[2]["error"]?["code"] == -32700 && all[2]["error"]?["message"]?.stringValue?.contains("surrogate") == true)
     #expect(all[3]["error"]?["code"] == -32600 && all[3]["id"] == 4)
     #expect(all[4]["error"]?["code"] == -32600 && all[4]["id"] == .null)
     #expect(all[4]["error"]?["data"]?["limit"] == 1000)

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import JSONRPC
 import JSONRPCTransport
 import MinionsCore
-import Synchronization
 import MinionsTestSupport
+import Synchronization
 import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// A handler with test methods: echo, slow, waitForCancel, notifyThenReply, ask, flood, latest.
 final class TestHandler: JSONRPCConnectionHandler {
@@ -92,9 +93,10 @@ struct Harness {
   init(options: JSONRPCConnection.Options = .init(inputClosedGracePeriod: 2), startReading: Bool = true) {
     client = PipeClient(startReading: startReading)
     handler = TestHandler()
-    connection = JSONRPCConnection(number: 1, endpoint: .other("test"), input: client.serverInput,
-                                   output: client.serverOutput, ownsDescriptors: true, handler: handler,
-                                   options: options, logger: .disabled)
+    connection = JSONRPCConnection(
+      number: 1, endpoint: .other("test"), input: client.serverInput,
+      output: client.serverOutput, ownsDescriptors: true, handler: handler,
+      options: options, logger: .disabled)
     connection.start()
   }
 
@@ -103,4 +105,3 @@ struct Harness {
     _ = await connection.finished.waitAsync(timeout: 10)
   }
 }
-

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MinionsCore
 
 @Suite struct JSONParserTests {
@@ -38,13 +39,14 @@ import Testing
     } throws: { ($0 as? JSONParseError)?.kind == .loneSurrogate }
   }
 
-  @Test(arguments: [
-    [0x22, 0xFF, 0x22],  // invalid byte
-    [0x22, 0xC3, 0x22],  // truncated sequence
-    [0x22, 0xC0, 0xAF, 0x22],  // overlong "/"
-    [0x22, 0xED, 0xA0, 0x80, 0x22],  // UTF-8 encoded surrogate
-    [0x22, 0xF4, 0x90, 0x80, 0x80, 0x22],  // beyond U+10FFFF
-  ] as [[UInt8]])
+  @Test(
+    arguments: [
+      [0x22, 0xFF, 0x22],  // invalid byte
+      [0x22, 0xC3, 0x22],  // truncated sequence
+      [0x22, 0xC0, 0xAF, 0x22],  // overlong "/"
+      [0x22, 0xED, 0xA0, 0x80, 0x22],  // UTF-8 encoded surrogate
+      [0x22, 0xF4, 0x90, 0x80, 0x80, 0x22],  // beyond U+10FFFF
+    ] as [[UInt8]])
   func rejectsInvalidUTF8(_ bytes: [UInt8]) {
     #expect {
       try JSONParser.parse(bytes)
@@ -63,8 +65,10 @@ import Testing
     } throws: { ($0 as? JSONParseError)?.kind == .controlCharacterInString }
   }
 
-  @Test(arguments: ["", "   ", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{1:2}", "[1 2]", "tru", "nul", "'x'",
-                    "{\"a\":1}}", "[1]x", "\"abc", "\"\\x\"", "\"\\u12\""])
+  @Test(arguments: [
+    "", "   ", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{1:2}", "[1 2]", "tru", "nul", "'x'",
+    "{\"a\":1}}", "[1]x", "\"abc", "\"\\x\"", "\"\\u12\"",
+  ])
   func rejectsMalformedDocuments(_ text: String) {
     #expect(throws: JSONParseError.self) { try JSONParser.parse(text) }
   }

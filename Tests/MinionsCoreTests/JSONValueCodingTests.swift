@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MinionsCore
 
 private struct Capabilities: Codable, Equatable {
@@ -26,12 +27,17 @@ private struct Nested: Codable {
   let decoder = JSONValueDecoder()
 
   @Test func decodesStructsWithOptionalsAndNesting() throws {
-    let p = try decoder.decode(Params.self, from: [
-      "message": "hi", "maxSteps": 3, "temperature": 1, "capabilities": ["approvals": true],
-      "tags": ["a"], "extra": ["x": [1]], "unknown": "ignored",
-    ])
-    #expect(p == Params(message: "hi", maxSteps: 3, temperature: 1.0, capabilities: Capabilities(approvals: true),
-                        tags: ["a"], extra: ["x": [1]]))
+    let p = try decoder.decode(
+      Params.self,
+      from: [
+        "message": "hi", "maxSteps": 3, "temperature": 1, "capabilities": ["approvals": true],
+        "tags": ["a"], "extra": ["x": [1]], "unknown": "ignored",
+      ])
+    #expect(
+      p
+        == Params(
+          message: "hi", maxSteps: 3, temperature: 1.0, capabilities: Capabilities(approvals: true),
+          tags: ["a"], extra: ["x": [1]]))
   }
 
   @Test func nullMeansAbsentForOptionalFields() throws {
@@ -52,13 +58,16 @@ private struct Nested: Codable {
     }
     #expect(failure(["maxSteps": 1]) == JSONDecodingError(path: "message", message: "is required"))
     #expect(failure(["message": 5]) == JSONDecodingError(path: "message", message: "expected string, got integer"))
-    #expect(failure(["message": "m", "maxSteps": "8"])
-      == JSONDecodingError(path: "maxSteps", message: "expected integer, got string"))
+    #expect(
+      failure(["message": "m", "maxSteps": "8"])
+        == JSONDecodingError(path: "maxSteps", message: "expected integer, got string"))
     #expect(failure(["message": "m", "maxSteps": 1.5])?.path == "maxSteps")
-    #expect(failure(["message": "m", "capabilities": ["tokenCoalesceMs": true]])
-      == JSONDecodingError(path: "capabilities.tokenCoalesceMs", message: "expected integer, got boolean"))
-    #expect(failure(["message": "m", "tags": ["a", 2]])
-      == JSONDecodingError(path: "tags[1]", message: "expected string, got integer"))
+    #expect(
+      failure(["message": "m", "capabilities": ["tokenCoalesceMs": true]])
+        == JSONDecodingError(path: "capabilities.tokenCoalesceMs", message: "expected integer, got boolean"))
+    #expect(
+      failure(["message": "m", "tags": ["a", 2]])
+        == JSONDecodingError(path: "tags[1]", message: "expected string, got integer"))
     #expect(failure("not an object") == JSONDecodingError(path: "", message: "expected object, got string"))
   }
 
@@ -91,8 +100,9 @@ private struct Nested: Codable {
   }
 
   @Test func encodeDecodeRoundTrip() throws {
-    let p = Params(message: "m", maxSteps: 2, temperature: 0.5, capabilities: Capabilities(approvals: false, tokenCoalesceMs: 5),
-                   tags: ["x", "y"], extra: ["k": [true, nil]])
+    let p = Params(
+      message: "m", maxSteps: 2, temperature: 0.5, capabilities: Capabilities(approvals: false, tokenCoalesceMs: 5),
+      tags: ["x", "y"], extra: ["k": [true, nil]])
     #expect(try decoder.decode(Params.self, from: JSONValueEncoder().encode(p)) == p)
   }
 
@@ -135,7 +145,8 @@ private struct Nested: Codable {
 @Suite struct TimestampTests {
   @Test func formatsISO8601() {
     #expect(Timestamp(millisecondsSinceEpoch: 0).iso8601() == "1970-01-01T00:00:00Z")
-    #expect(Timestamp(millisecondsSinceEpoch: 1_795_000_000_123).iso8601(milliseconds: true) == "2026-11-18T11:06:40.123Z")
+    #expect(
+      Timestamp(millisecondsSinceEpoch: 1_795_000_000_123).iso8601(milliseconds: true) == "2026-11-18T11:06:40.123Z")
   }
 
   @Test func parsesISO8601Forms() {

@@ -17,8 +17,10 @@ import Testing
 
   @Test func initializeReturnsTheServersMethodsAndUser() async {
     var h = ServerHarness()
-    let r = await h.initialize(["protocolVersion": 1, "clientInfo": ["name": "test", "version": "1"],
-                                "capabilities": ["approvals": true, "tokenCoalesceMs": 10]])
+    let r = await h.initialize([
+      "protocolVersion": 1, "clientInfo": ["name": "test", "version": "1"],
+      "capabilities": ["approvals": true, "tokenCoalesceMs": 10],
+    ])
     let result = r["result"]
     #expect(result?["protocolVersion"] == 1)
     #expect(result?["serverInfo"]?["name"] == "minions")
@@ -158,7 +160,8 @@ import Testing
     let generated = JSONWriter.prettyString(server.openRPCDocument)
     let path = repositoryRoot + "/protocol/openrpc.json"
     let onDisk = try String(contentsOfFile: path, encoding: .utf8)
-    #expect(onDisk == generated, "protocol/openrpc.json is stale: run `minions protocol openrpc > protocol/openrpc.json`")
+    #expect(
+      onDisk == generated, "protocol/openrpc.json is stale: run `minions protocol openrpc > protocol/openrpc.json`")
   }
 
   @Test func everyMethodIsDescribed() {
@@ -183,7 +186,8 @@ import Testing
     for file in try FileManager.default.contentsOfDirectory(atPath: folder) where file.hasSuffix(".md") {
       text += try String(contentsOfFile: folder + "/" + file, encoding: .utf8)
     }
-    let names = server.methods.methodNames + server.methods.serverNotificationNames
+    let names =
+      server.methods.methodNames + server.methods.serverNotificationNames
       + Array(server.methods.clientNotifications.keys)
     for name in names {
       #expect(text.contains("`\(name)`"), "\(name) is not documented in protocol/*.md")

@@ -16,8 +16,9 @@ struct ServerHarness {
     configuration.connectionOptions.inputClosedGracePeriod = 1
     server = MinionsServer(configuration: configuration, logger: .disabled)
     client = PipeClient()
-    session = server.serve(input: client.serverInput, output: client.serverOutput, endpoint: endpoint,
-                           ownsDescriptors: true)
+    session = server.serve(
+      input: client.serverInput, output: client.serverOutput, endpoint: endpoint,
+      ownsDescriptors: true)
   }
 
   /// Sends a request and waits for its reply.

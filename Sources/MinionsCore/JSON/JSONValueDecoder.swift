@@ -238,19 +238,22 @@ final class JSONValueDecoderImpl: Decoder {
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
       -> KeyedDecodingContainer<NestedKey>
     {
-      let sub = JSONValueDecoderImpl(value: try require(key), codingPath: codingPath + [key], rootPath: decoder.rootPath)
+      let sub = JSONValueDecoderImpl(
+        value: try require(key), codingPath: codingPath + [key], rootPath: decoder.rootPath)
       return try sub.container(keyedBy: type)
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-      let sub = JSONValueDecoderImpl(value: try require(key), codingPath: codingPath + [key], rootPath: decoder.rootPath)
+      let sub = JSONValueDecoderImpl(
+        value: try require(key), codingPath: codingPath + [key], rootPath: decoder.rootPath)
       return try sub.unkeyedContainer()
     }
 
     func superDecoder() throws -> any Decoder { decoder }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
-      JSONValueDecoderImpl(value: members[key.stringValue] ?? .null, codingPath: codingPath + [key], rootPath: decoder.rootPath)
+      JSONValueDecoderImpl(
+        value: members[key.stringValue] ?? .null, codingPath: codingPath + [key], rootPath: decoder.rootPath)
     }
   }
 

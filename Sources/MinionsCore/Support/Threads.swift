@@ -1,5 +1,7 @@
+import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #endif
 
 /// Starts a detached OS thread running `body`.
@@ -21,12 +23,14 @@ public func spawnThread(name: String, stackSize: Int = 512 * 1024, _ body: @esca
   pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED))
   pthread_attr_setstacksize(&attr, stackSize)
   var thread = pthread_t()
-  let rc = pthread_create(&thread, &attr, { raw in
-    let box = Unmanaged<AnyObject>.fromOpaque(raw!).takeRetainedValue()
-    let b = unsafeDowncast(box, to: Box.self)
-    b.body()
-    return nil
-  }, box)
+  let rc = pthread_create(
+    &thread, &attr,
+    { raw in
+      let box = Unmanaged<AnyObject>.fromOpaque(raw!).takeRetainedValue()
+      let b = unsafeDowncast(box, to: Box.self)
+      b.body()
+      return nil
+    }, box)
   pthread_attr_destroy(&attr)
   precondition(rc == 0, "pthread_create failed: \(rc)")
 }
@@ -115,8 +119,6 @@ public final class OneShotEvent: Sendable {
   }
 }
 
-import Synchronization
-
 /// A boolean that can be set once from any thread.
 public final class AtomicFlag: Sendable {
   private let value = Atomic<Bool>(false)
@@ -124,5 +126,7 @@ public final class AtomicFlag: Sendable {
   public func set() { value.store(true, ordering: .releasing) }
   public var isSet: Bool { value.load(ordering: .acquiring) }
   /// Sets the flag; returns true only for the call that changed it.
-  public func setIfUnset() -> Bool { value.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged }
+  public func setIfUnset() -> Bool {
+    value.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+  }
 }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #endif
 
 /// Wall-clock time in milliseconds since the Unix epoch, with ISO-8601 UTC formatting as the
@@ -56,7 +56,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
     var hour = 0, minute = 0, second = 0, millis = 0, offsetMinutes = 0
     var i = 10
     if b.count > 10 {
-      guard b[10] == 84 || b[10] == 116 || b[10] == 32, let h = num(11, 2), b.count > 13, b[13] == 58, let m = num(14, 2)
+      guard b[10] == 84 || b[10] == 116 || b[10] == 32, let h = num(11, 2), b.count > 13, b[13] == 58,
+        let m = num(14, 2)
       else { return nil }
       hour = h
       minute = m
@@ -113,8 +114,10 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable {
     let c = try decoder.singleValueContainer()
     let s = try c.decode(String.self)
     guard let t = Timestamp(iso8601: s) else {
-      throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-        debugDescription: "expected an ISO-8601 time such as 2026-01-31T12:00:00Z, got \"\(s)\""))
+      throw DecodingError.dataCorrupted(
+        .init(
+          codingPath: decoder.codingPath,
+          debugDescription: "expected an ISO-8601 time such as 2026-01-31T12:00:00Z, got \"\(s)\""))
     }
     self = t
   }

@@ -23,8 +23,10 @@ public struct Identity: Sendable, Hashable {
     case apiKey = "api_key"
   }
 
-  public init(userID: Int64?, username: String, email: String? = nil, role: Role, permissions: PermissionSet? = nil,
-              method: AuthMethod, tokenID: String? = nil, apiKeyID: String? = nil) {
+  public init(
+    userID: Int64?, username: String, email: String? = nil, role: Role, permissions: PermissionSet? = nil,
+    method: AuthMethod, tokenID: String? = nil, apiKeyID: String? = nil
+  ) {
     self.userID = userID
     self.username = username
     self.email = email

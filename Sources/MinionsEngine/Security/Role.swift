@@ -14,8 +14,10 @@ public enum Role: String, Sendable, CaseIterable, Codable, JSONSchemaEnum {
     case .admin:
       return .all
     case .user:
-      return PermissionSet([.chat, .sessionsRead, .modelsRead, .toolsRead, .toolsExecute, .analyticsRead,
-                            .tasksSubmit])
+      return PermissionSet([
+        .chat, .sessionsRead, .modelsRead, .toolsRead, .toolsExecute, .analyticsRead,
+        .tasksSubmit,
+      ])
     case .viewer:
       return PermissionSet([.modelsRead, .toolsRead, .analyticsRead])
     case .apiUser:

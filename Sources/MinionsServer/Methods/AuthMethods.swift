@@ -10,8 +10,9 @@ enum AuthMethods {
       access: .authenticated, params: NoParams.self, result: WhoAmIResult.self
     ) { _, call in
       let identity = try call.requireIdentity()
-      return WhoAmIResult(username: identity.username, email: identity.email, role: identity.role,
-                          permissions: identity.permissions, authMethod: identity.method.rawValue)
+      return WhoAmIResult(
+        username: identity.username, email: identity.email, role: identity.role,
+        permissions: identity.permissions, authMethod: identity.method.rawValue)
     }
   }
 }

@@ -6,8 +6,10 @@ import MinionsEngine
 enum LifecycleMethods {
   static func register(in table: inout MethodTable) {
     table.register(
-      "initialize", summary: "Starts the session: negotiates the protocol version and capabilities, optionally authenticates.",
-      description: "Must be the first request. A second initialize gets -32600. On TCP, pass auth here or call auth/login.",
+      "initialize",
+      summary: "Starts the session: negotiates the protocol version and capabilities, optionally authenticates.",
+      description:
+        "Must be the first request. A second initialize gets -32600. On TCP, pass auth here or call auth/login.",
       access: .open, errors: [.invalidRequest, .unauthenticated, .accountLocked],
       params: InitializeParams.self, result: InitializeResult.self
     ) { params, call in
@@ -32,13 +34,15 @@ enum LifecycleMethods {
       access: .open, params: NoParams.self, result: JSONValue.self
     ) { _, call in call.server.openRPCDocument }
 
-    table.registerClientNotification("initialized", summary: "Sent by the client after the initialize reply.",
-                                     params: NoParams.self)
+    table.registerClientNotification(
+      "initialized", summary: "Sent by the client after the initialize reply.",
+      params: NoParams.self)
     table.registerClientNotification(
       "exit", summary: "Ends the process (stdio: code 0 after shutdown, else 1) or closes the TCP connection.",
       params: NoParams.self)
     table.registerClientNotification(
-      "$/cancelRequest", summary: "Cancels a running request; it still gets exactly one reply.", params: CancelParams.self)
+      "$/cancelRequest", summary: "Cancels a running request; it still gets exactly one reply.",
+      params: CancelParams.self)
     table.registerServerNotification(
       "$/progress", summary: "Progress of a request that carried workDoneToken.", params: ProgressParams.self)
   }
@@ -68,12 +72,15 @@ enum LifecycleMethods {
     }
     var client = params.clientInfo?.name ?? "an unnamed client"
     if let version = params.clientInfo?.version { client += " \(version)" }
-    call.logger.info("connection \(call.request.connection.number) initialized by \(client) as \(user?.username ?? "(unauthenticated)")")
+    call.logger.info(
+      "connection \(call.request.connection.number) initialized by \(client) as \(user?.username ?? "(unauthenticated)")"
+    )
     return InitializeResult(
       protocolVersion: MinionsVersion.protocolVersion,
       serverInfo: ServerInfo(name: "minions", version: MinionsVersion.current),
-      capabilities: ServerCapabilities(methods: call.server.methods.methodNames,
-                                       notifications: call.server.methods.serverNotificationNames),
+      capabilities: ServerCapabilities(
+        methods: call.server.methods.methodNames,
+        notifications: call.server.methods.serverNotificationNames),
       user: user.map(UserInfo.init))
   }
 }

@@ -10,7 +10,9 @@ public enum ProtocolVersion: Codable, Sendable, Equatable, JSONSchemaDescribing 
   public init(from decoder: any Decoder) throws {
     let c = try decoder.singleValueContainer()
     if let i = try? c.decode(Int.self) {
-      guard i >= 1 else { throw JSONDecodingError(path: "protocolVersion", message: "must be 1 (or an MCP date string)") }
+      guard i >= 1 else {
+        throw JSONDecodingError(path: "protocolVersion", message: "must be 1 (or an MCP date string)")
+      }
       self = .minions(i)
       return
     }
@@ -19,7 +21,9 @@ public enum ProtocolVersion: Codable, Sendable, Equatable, JSONSchemaDescribing 
     }
     let isDate = s.utf8.count == 10 && Timestamp(iso8601: s) != nil
     guard isDate else {
-      throw JSONDecodingError(path: "protocolVersion", message: "expected the integer 1 or an MCP date string like \"2025-06-18\", got \"\(s)\"")
+      throw JSONDecodingError(
+        path: "protocolVersion",
+        message: "expected the integer 1 or an MCP date string like \"2025-06-18\", got \"\(s)\"")
     }
     self = .mcp(s)
   }
@@ -73,20 +77,25 @@ public enum AuthCredentials: Decodable, Sendable, JSONSchemaDescribing {
     } else if c.contains(.apiKey) {
       self = .apiKey(try c.decode(String.self, forKey: .apiKey))
     } else if c.contains(.username) || c.contains(.password) {
-      self = .password(username: try c.decode(String.self, forKey: .username),
-                       password: try c.decode(String.self, forKey: .password))
+      self = .password(
+        username: try c.decode(String.self, forKey: .username),
+        password: try c.decode(String.self, forKey: .password))
     } else {
       throw JSONDecodingError(path: "auth", message: "expected {token}, {apiKey} or {username, password}")
     }
   }
 
   public static var jsonSchema: JSONValue {
-    ["oneOf": [
-      ["type": "object", "properties": ["token": ["type": "string"]], "required": ["token"]],
-      ["type": "object", "properties": ["apiKey": ["type": "string"]], "required": ["apiKey"]],
-      ["type": "object", "properties": ["username": ["type": "string"], "password": ["type": "string"]],
-       "required": ["username", "password"]],
-    ]]
+    [
+      "oneOf": [
+        ["type": "object", "properties": ["token": ["type": "string"]], "required": ["token"]],
+        ["type": "object", "properties": ["apiKey": ["type": "string"]], "required": ["apiKey"]],
+        [
+          "type": "object", "properties": ["username": ["type": "string"], "password": ["type": "string"]],
+          "required": ["username", "password"],
+        ],
+      ]
+    ]
   }
   public static var schemaSample: AuthCredentials { .token("") }
 }
