@@ -12,16 +12,27 @@ LISTEN       ?= 127.0.0.1:7411
 # System libraries the engine links, and what the tests drive it with.
 DEB_PACKAGES = libsqlite3-dev libcurl4-openssl-dev libssl-dev libcrypt-dev python3 python3-venv
 
-.PHONY: run test bench bench-peers serve clean deps build build-release
+.PHONY: run test test-python bench bench-peers serve clean deps build build-release
 
 ## run: install what is missing, build, and run the engine's main job on its embedded defaults
 run: deps build-release
 	@sh clients/shell/tour.sh $(BIN_RELEASE)
 
+TEST_VENV = .build/test-venv
+# What the interop and protocol tests drive the engine with (from PyPI).
+TEST_PYTHON_PACKAGES = pyjwt bcrypt
+
 ## test: install what is missing, build, and run every test
-test: deps
+test: deps test-python
 	$(SWIFT) build $(DEBUG_FLAGS) --build-tests
-	MINIONS_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test $(DEBUG_FLAGS) --skip-build
+	MINIONS_BIN=$(CURDIR)/$(BIN_DEBUG) MINIONS_TEST_PYTHON=$(CURDIR)/$(TEST_VENV)/bin/python \
+	  $(SWIFT) test $(DEBUG_FLAGS) --skip-build
+
+# A venv under .build/ with the Python packages the tests use; installed once, then reused.
+test-python:
+	@[ -x $(TEST_VENV)/bin/python ] || python3 -m venv $(TEST_VENV)
+	@$(TEST_VENV)/bin/python -c "import jwt, bcrypt" 2>/dev/null || \
+	  $(TEST_VENV)/bin/pip install -q --disable-pip-version-check $(TEST_PYTHON_PACKAGES)
 
 BENCH_VENV = .build/bench-venv
 BENCH_PEERS = pygls

@@ -21,27 +21,39 @@ let package = Package(
     .target(name: "JSONRPC", dependencies: ["MinionsCore"]),
     // Connections over file descriptors and TCP: reader/writer threads, dispatch, cancellation.
     .target(name: "JSONRPCTransport", dependencies: ["JSONRPC", "MinionsCore"]),
+    // SQLite: one connection on its own thread, cached statements, transactions, migrations.
+    .target(name: "MinionsStore", dependencies: ["CSQLite", "MinionsCore"]),
+    // SHA-256, HMAC, randomness, base64url (libcrypto) and bcrypt (libxcrypt).
+    .target(name: "MinionsCrypto", dependencies: ["CCrypto", "CXCrypt", "MinionsCore"]),
     // The domains: security, models, tools, agents, performance, analytics. No JSON-RPC types.
-    .target(name: "MinionsEngine", dependencies: ["MinionsCore"]),
+    .target(name: "MinionsEngine", dependencies: ["MinionsStore", "MinionsCrypto", "MinionsCore"]),
     // The protocol surface: the method table, permissions, error mapping, OpenRPC.
     .target(name: "MinionsServer", dependencies: ["JSONRPC", "JSONRPCTransport", "MinionsEngine", "MinionsCore"]),
     // The executable.
-    .executableTarget(name: "minions", dependencies: ["MinionsServer", "JSONRPCTransport", "MinionsCore"]),
+    .executableTarget(
+      name: "minions", dependencies: ["MinionsServer", "MinionsEngine", "JSONRPCTransport", "MinionsCore"]),
     // `make bench`.
     .executableTarget(
-      name: "MinionsBench", dependencies: ["MinionsServer", "JSONRPC", "MinionsCore"],
+      name: "MinionsBench",
+      dependencies: ["MinionsServer", "MinionsEngine", "MinionsCrypto", "JSONRPC", "MinionsCore"],
       exclude: ["Peers"]),
 
     // Helpers shared by the test targets: pipe clients, message readers, engine processes.
-    .target(name: "MinionsTestSupport", dependencies: ["JSONRPC", "MinionsCore"]),
+    .target(name: "MinionsTestSupport", dependencies: ["JSONRPC", "MinionsCore", "MinionsEngine"]),
 
     .testTarget(name: "MinionsCoreTests", dependencies: ["MinionsCore"]),
     .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "MinionsCore"]),
     .testTarget(
       name: "JSONRPCTransportTests", dependencies: ["JSONRPCTransport", "JSONRPC", "MinionsCore", "MinionsTestSupport"]),
+    .testTarget(name: "MinionsCryptoTests", dependencies: ["MinionsCrypto", "MinionsEngine", "MinionsCore"]),
+    .testTarget(name: "MinionsStoreTests", dependencies: ["MinionsStore", "MinionsCore", "MinionsTestSupport"]),
+    .testTarget(
+      name: "MinionsEngineTests", dependencies: ["MinionsEngine", "MinionsStore", "MinionsCore", "MinionsTestSupport"]),
     .testTarget(
       name: "MinionsServerTests",
-      dependencies: ["MinionsServer", "JSONRPCTransport", "JSONRPC", "MinionsCore", "MinionsTestSupport"]),
+      dependencies: [
+        "MinionsServer", "MinionsEngine", "JSONRPCTransport", "JSONRPC", "MinionsCore", "MinionsTestSupport",
+      ]),
     .testTarget(name: "EndToEndTests", dependencies: ["JSONRPC", "MinionsCore", "MinionsTestSupport"]),
   ]
 )

@@ -19,4 +19,21 @@ public struct CallContext: Sendable {
   }
 
   public var logger: Logger { server.logger }
+  public var engine: Engine { server.engine }
+
+  /// Checks a permission a method needs only for some params (e.g. system settings); a denial is
+  /// audited like any other.
+  public func require(_ permission: Permission) throws -> Identity {
+    let identity = try requireIdentity()
+    guard identity.has(permission) else {
+      engine.audit.record(
+        username: identity.username, action: "permission.denied", target: request.method,
+        outcome: .denied, details: ["permission": .string(permission.rawValue)])
+      throw ResponseError.permissionDenied(permission.rawValue)
+    }
+    return identity
+  }
+
+  /// Where a login came from, for the audit log.
+  var source: String { "\(request.connection.endpoint)" }
 }

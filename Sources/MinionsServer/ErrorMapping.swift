@@ -12,6 +12,24 @@ extension ResponseError: ResponseErrorConvertible {
   public var responseError: ResponseError { self }
 }
 
+extension EngineError: ResponseErrorConvertible {
+  public var responseError: ResponseError {
+    switch self {
+    case .invalidField(let field, let reason): return .invalidParams(field: field, reason)
+    case .notFound(let kind, let id): return .notFound(kind: kind, id: id)
+    case .alreadyExists(let kind, let id): return .alreadyExists(kind: kind, id: id)
+    case .permissionDenied(let p): return .permissionDenied(p.rawValue)
+    case .unauthenticated(let reason):
+      return ResponseError(code: .unauthenticated, message: "Unauthenticated: \(reason)")
+    case .accountLocked(let seconds):
+      return ResponseError(
+        code: .accountLocked, message: "Account locked: too many failed logins; retry in \(seconds) s",
+        data: ["retryAfterSeconds": .int(seconds)])
+    case .overloaded(let detail, let ms): return .overloaded(detail, retryAfterMs: ms)
+    }
+  }
+}
+
 enum ErrorMapping {
   /// Maps anything a handler throws to the reply. Unknown errors become -32603 with a generic message;
   /// their details go to the log only.

@@ -13,20 +13,52 @@ import Synchronization
 public final class MinionsServer: Sendable {
   public let configuration: ServerConfiguration
   public let logger: Logger
+  public let engine: Engine
   public let methods: MethodTable
   private let sessions = Mutex<[Int: ClientSession]>([:])
   private let connectionCounter = Atomic<Int>(0)
   /// The OpenRPC document, built once from the method table.
   public let openRPCDocument: JSONValue
 
-  public init(configuration: ServerConfiguration, logger: Logger) {
+  public init(configuration: ServerConfiguration, engine: Engine, logger: Logger) {
     self.configuration = configuration
     self.logger = logger
+    self.engine = engine
+    self.methods = Self.methodTable
+    self.openRPCDocument = Self.openRPC
+    engine.events.subscribe { [weak self] event in self?.apply(event) }
+  }
+
+  /// Every method the server has. Static, so the protocol description needs no running engine.
+  public static let methodTable: MethodTable = {
     var table = MethodTable()
     LifecycleMethods.register(in: &table)
     AuthMethods.register(in: &table)
-    self.methods = table
-    self.openRPCDocument = OpenRPCDocument.build(from: table)
+    UserMethods.register(in: &table)
+    APIKeyMethods.register(in: &table)
+    AuditMethods.register(in: &table)
+    SettingsMethods.register(in: &table)
+    return table
+  }()
+
+  /// The OpenRPC document of `methodTable`.
+  public static let openRPC: JSONValue = OpenRPCDocument.build(from: methodTable)
+
+  /// Ends the authentication of live sessions that a security change invalidates.
+  private func apply(_ event: SecurityEvent) {
+    for session in allSessions {
+      guard let identity = session.identity, identity.method != .localOwner else { continue }
+      let affected: Bool
+      switch event {
+      case .userChanged(let userID): affected = identity.userID == userID
+      case .tokenRevoked(let tokenID): affected = identity.tokenID == tokenID
+      case .apiKeyRevoked(let keyID): affected = identity.apiKeyID == keyID
+      }
+      if affected {
+        session.setIdentity(nil)
+        logger.info("connection \(session.connection.number): authentication ended (\(event))")
+      }
+    }
   }
 
   // MARK: Connections
@@ -39,12 +71,13 @@ public final class MinionsServer: Sendable {
   ) -> ClientSession {
     let number = connectionCounter.add(1, ordering: .relaxed).newValue
     let localOwner = endpoint == .stdio && !configuration.requireAuthOnStdio
+    let owner = engine.localOwner
     var made: ClientSession? = nil
     let connection = JSONRPCConnection(
       number: number, endpoint: endpoint, input: input, output: output, ownsDescriptors: ownsDescriptors,
       options: configuration.connectionOptions, logger: logger.with(label: "rpc")
     ) { connection in
-      let session = ClientSession(server: self, connection: connection, identity: localOwner ? .localOwner : nil)
+      let session = ClientSession(server: self, connection: connection, identity: localOwner ? owner : nil)
       made = session
       return session
     }
@@ -96,7 +129,14 @@ public final class MinionsServer: Sendable {
     JSONValue, ResponseError
   > {
     guard let method = methods[request.method] else { return .failure(.methodNotFound(request.method)) }
-    if let denial = checkAccess(method.access, session: session) { return .failure(denial) }
+    if let denial = checkAccess(method.access, session: session) {
+      if denial.code == .permissionDenied {
+        engine.audit.record(
+          username: session.identity?.username, action: "permission.denied", target: request.method,
+          outcome: .denied, details: ["permission": denial.data?["permission"] ?? .null])
+      }
+      return .failure(denial)
+    }
     let call = CallContext(request: context, session: session, server: self)
     do {
       return .success(try await method.invoke(request.params, call))

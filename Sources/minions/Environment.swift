@@ -1,3 +1,6 @@
+import Foundation
+import MinionsEngine
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -14,6 +17,11 @@ enum Environment {
     if let d = get("MINIONS_DATA_DIR") { return d }
     if let x = get("XDG_DATA_HOME") { return x + "/minions" }
     return (get("HOME") ?? "/tmp") + "/.local/share/minions"
+  }
+
+  static func engineConfiguration(workspace: String) -> EngineConfiguration {
+    EngineConfiguration(
+      dataDirectory: dataDirectory, workspace: workspace, environment: ProcessInfo.processInfo.environment)
   }
 
   static var currentDirectory: String {

@@ -1,5 +1,6 @@
 import JSONRPCTransport
 import MinionsCore
+import MinionsEngine
 import MinionsServer
 import Synchronization
 
@@ -66,7 +67,17 @@ enum ServeCommand {
     let workspace = a.value("--workspace") ?? Environment.currentDirectory
     let configuration = ServerConfiguration(
       requireAuthOnStdio: a.has("--require-auth"), workspace: workspace, dataDirectory: Environment.dataDirectory)
-    let server = MinionsServer(configuration: configuration, logger: logger)
+    let engine: Engine
+    do {
+      engine = try Engine(configuration: Environment.engineConfiguration(workspace: workspace), logger: logger)
+    } catch {
+      printError("minions: \(error)")
+      return 1
+    }
+    defer { engine.close() }
+    // Logins can only happen on TCP or with --require-auth: only then prepare for them.
+    if !listenAddresses.isEmpty || a.has("--require-auth") { engine.warmUp() }
+    let server = MinionsServer(configuration: configuration, engine: engine, logger: logger)
     let done = OneShotEvent()
     let exitCode = Mutex<Int32>(0)
 

@@ -10,6 +10,7 @@ let usage = """
 
   commands:
     serve              run the engine over stdio (default for editors) or TCP (--listen)
+    users              add, list, unlock users and set passwords (works on the data directory)
     protocol openrpc   print the OpenRPC description of every method
     version            print the version
     help               show this help
@@ -27,6 +28,8 @@ func runCommand(_ all: [String]) throws -> Int32 {
   switch command {
   case "serve":
     return try ServeCommand.run(arguments)
+  case "users":
+    return try UsersCommand.run(arguments)
   case "version", "--version":
     guard arguments.isEmpty || arguments == ["--help"] else {
       throw UsageError(message: "unexpected argument '\(arguments[0])'", usage: "usage: minions version")
@@ -48,8 +51,7 @@ func runCommand(_ all: [String]) throws -> Int32 {
         message: arguments.isEmpty ? "missing subcommand" : "unknown subcommand '\(arguments[0])'",
         usage: protocolUsage)
     }
-    let server = MinionsServer(configuration: ServerConfiguration(), logger: .disabled)
-    print(JSONWriter.prettyString(server.openRPCDocument), terminator: "")
+    print(JSONWriter.prettyString(MinionsServer.openRPC), terminator: "")
     return 0
   case "help", "--help", "-h":
     print(usage)

@@ -6,8 +6,8 @@ import MinionsTestSupport
 import Testing
 
 @Suite struct LifecycleTests {
-  @Test func requestsBeforeInitializeGetServerNotInitialized() async {
-    var h = ServerHarness()
+  @Test func requestsBeforeInitializeGetServerNotInitialized() async throws {
+    var h = try await ServerHarness.make()
     #expect(await h.call("auth/whoami")["error"]?["code"] == -32002)
     #expect(await h.call("no/such")["error"]?["code"] == -32002)
     // rpc.discover is allowed before initialize.
@@ -15,8 +15,8 @@ import Testing
     await h.finish()
   }
 
-  @Test func initializeReturnsTheServersMethodsAndUser() async {
-    var h = ServerHarness()
+  @Test func initializeReturnsTheServersMethodsAndUser() async throws {
+    var h = try await ServerHarness.make()
     let r = await h.initialize([
       "protocolVersion": 1, "clientInfo": ["name": "test", "version": "1"],
       "capabilities": ["approvals": true, "tokenCoalesceMs": 10],
@@ -35,8 +35,8 @@ import Testing
     await h.finish()
   }
 
-  @Test func aSecondInitializeIsAnInvalidRequest() async {
-    var h = ServerHarness()
+  @Test func aSecondInitializeIsAnInvalidRequest() async throws {
+    var h = try await ServerHarness.make()
     _ = await h.initialize()
     let again = await h.initialize()
     #expect(again["error"]?["code"] == -32600)
@@ -44,16 +44,16 @@ import Testing
     await h.finish()
   }
 
-  @Test func aPipelinedRequestRightAfterInitializeSeesTheInitializedState() async {
-    let h = ServerHarness()
+  @Test func aPipelinedRequestRightAfterInitializeSeesTheInitializedState() async throws {
+    let h = try await ServerHarness.make()
     h.client.sendLine(#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#)
     h.client.sendLine(#"{"jsonrpc":"2.0","id":2,"method":"auth/whoami"}"#)
     #expect(await h.client.reply(to: 2)?["result"]?["username"] == "local")
     await h.finish()
   }
 
-  @Test func requestsAfterShutdownAreInvalid() async {
-    var h = ServerHarness()
+  @Test func requestsAfterShutdownAreInvalid() async throws {
+    var h = try await ServerHarness.make()
     _ = await h.initialize()
     #expect(await h.call("shutdown")["result"] == .null)
     let after = await h.call("auth/whoami")
@@ -62,8 +62,8 @@ import Testing
     await h.finish()
   }
 
-  @Test func shutdownRepliesAfterEarlierRequests() async {
-    var h = ServerHarness()
+  @Test func shutdownRepliesAfterEarlierRequests() async throws {
+    var h = try await ServerHarness.make()
     _ = await h.initialize()
     h.client.sendLine(#"{"jsonrpc":"2.0","id":"w","method":"auth/whoami"}"#)
     _ = await h.call("shutdown")
@@ -72,31 +72,31 @@ import Testing
     await h.finish()
   }
 
-  @Test func exitCodeReflectsWhetherShutdownCameFirst() async {
-    var clean = ServerHarness()
+  @Test func exitCodeReflectsWhetherShutdownCameFirst() async throws {
+    var clean = try await ServerHarness.make()
     _ = await clean.initialize()
     _ = await clean.call("shutdown")
     clean.notify("exit")
     #expect(await clean.session.connection.finished.waitAsync(timeout: 5))
     #expect(clean.session.exitCode == 0)
 
-    var abrupt = ServerHarness()
+    var abrupt = try await ServerHarness.make()
     _ = await abrupt.initialize()
     abrupt.notify("exit")
     #expect(await abrupt.session.connection.finished.waitAsync(timeout: 5))
     #expect(abrupt.session.exitCode == 1)
   }
 
-  @Test func notificationsBeforeInitializeAreDroppedButExitIsNot() async {
-    let h = ServerHarness()
+  @Test func notificationsBeforeInitializeAreDroppedButExitIsNot() async throws {
+    let h = try await ServerHarness.make()
     h.notify("initialized")
     h.notify("exit")
     #expect(await h.session.connection.finished.waitAsync(timeout: 5))
     #expect(h.session.exitCode == 1)
   }
 
-  @Test func unknownMethodsAndDollarRequests() async {
-    var h = ServerHarness()
+  @Test func unknownMethodsAndDollarRequests() async throws {
+    var h = try await ServerHarness.make()
     _ = await h.initialize()
     let unknown = await h.call("agents/fly")
     #expect(unknown["error"]?["code"] == -32601)
@@ -109,8 +109,8 @@ import Testing
     await h.finish()
   }
 
-  @Test func wrongParamTypesNameTheField() async {
-    var h = ServerHarness()
+  @Test func wrongParamTypesNameTheField() async throws {
+    var h = try await ServerHarness.make()
     let bad = await h.initialize(["capabilities": ["tokenCoalesceMs": "fast"]])
     #expect(bad["error"]?["code"] == -32602)
     #expect(bad["error"]?["data"]?["field"] == "capabilities.tokenCoalesceMs")
@@ -126,8 +126,8 @@ import Testing
     await h.finish()
   }
 
-  @Test func tcpClientsMustAuthenticate() async {
-    var h = ServerHarness(endpoint: .tcp(peer: "127.0.0.1:1"))
+  @Test func tcpClientsMustAuthenticate() async throws {
+    var h = try await ServerHarness.make(endpoint: .tcp(peer: "127.0.0.1:1"))
     let r = await h.initialize()
     #expect(r["result"]?["user"] == .null)
     let whoami = await h.call("auth/whoami")
@@ -136,15 +136,15 @@ import Testing
     await h.finish()
   }
 
-  @Test func requireAuthAppliesToStdioToo() async {
-    var h = ServerHarness(configuration: ServerConfiguration(requireAuthOnStdio: true))
+  @Test func requireAuthAppliesToStdioToo() async throws {
+    var h = try await ServerHarness.make(configuration: ServerConfiguration(requireAuthOnStdio: true))
     _ = await h.initialize()
     #expect(await h.call("auth/whoami")["error"]?["code"] == -32010)
     await h.finish()
   }
 
-  @Test func everyNonOpenMethodRefusesAnUnauthenticatedCaller() async {
-    var h = ServerHarness(endpoint: .tcp(peer: "127.0.0.1:1"))
+  @Test func everyNonOpenMethodRefusesAnUnauthenticatedCaller() async throws {
+    var h = try await ServerHarness.make(endpoint: .tcp(peer: "127.0.0.1:1"))
     _ = await h.initialize()
     for name in h.server.methods.methodNames where h.server.methods[name]!.access != .open {
       let r = await h.call(name, [:])
@@ -156,8 +156,7 @@ import Testing
 
 @Suite struct ProtocolDocumentTests {
   @Test func openRPCFileIsTheGeneratedDocument() throws {
-    let server = MinionsServer(configuration: ServerConfiguration(), logger: .disabled)
-    let generated = JSONWriter.prettyString(server.openRPCDocument)
+    let generated = JSONWriter.prettyString(MinionsServer.openRPC)
     let path = repositoryRoot + "/protocol/openrpc.json"
     let onDisk = try String(contentsOfFile: path, encoding: .utf8)
     #expect(
@@ -165,10 +164,9 @@ import Testing
   }
 
   @Test func everyMethodIsDescribed() {
-    let server = MinionsServer(configuration: ServerConfiguration(), logger: .disabled)
-    let doc = server.openRPCDocument
+    let doc = MinionsServer.openRPC
     let names = doc["methods"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
-    #expect(names == server.methods.methodNames)
+    #expect(names == MinionsServer.methodTable.methodNames)
     for method in doc["methods"]?.arrayValue ?? [] {
       #expect(method["summary"]?.stringValue?.isEmpty == false)
       #expect(method["result"]?["schema"] != nil)
@@ -180,15 +178,13 @@ import Testing
   }
 
   @Test func everyMethodAndNotificationIsInTheProtocolGuide() throws {
-    let server = MinionsServer(configuration: ServerConfiguration(), logger: .disabled)
+    let table = MinionsServer.methodTable
     let folder = repositoryRoot + "/protocol"
     var text = ""
     for file in try FileManager.default.contentsOfDirectory(atPath: folder) where file.hasSuffix(".md") {
       text += try String(contentsOfFile: folder + "/" + file, encoding: .utf8)
     }
-    let names =
-      server.methods.methodNames + server.methods.serverNotificationNames
-      + Array(server.methods.clientNotifications.keys)
+    let names = table.methodNames + table.serverNotificationNames + Array(table.clientNotifications.keys)
     for name in names {
       #expect(text.contains("`\(name)`"), "\(name) is not documented in protocol/*.md")
     }

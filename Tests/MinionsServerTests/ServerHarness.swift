@@ -1,6 +1,7 @@
 import JSONRPC
 import JSONRPCTransport
 import MinionsCore
+import MinionsEngine
 import MinionsServer
 import MinionsTestSupport
 
@@ -11,25 +12,35 @@ struct ServerHarness {
   let session: ClientSession
   private var nextID = 1000
 
-  init(endpoint: JSONRPCConnection.Endpoint = .stdio, configuration: ServerConfiguration = ServerConfiguration()) {
+  /// A server on a fresh test engine (or `engine`), with one client connected as `endpoint`.
+  static func make(
+    endpoint: JSONRPCConnection.Endpoint = .stdio, configuration: ServerConfiguration = ServerConfiguration(),
+    engine given: Engine? = nil
+  ) async throws -> ServerHarness {
+    let engine: Engine
+    if let given { engine = given } else { engine = try await makeTestEngine() }
     var configuration = configuration
     configuration.connectionOptions.inputClosedGracePeriod = 1
-    server = MinionsServer(configuration: configuration, logger: .disabled)
+    let server = MinionsServer(configuration: configuration, engine: engine, logger: .disabled)
+    return ServerHarness(server: server, endpoint: endpoint)
+  }
+
+  /// A client on `server`.
+  init(server: MinionsServer, endpoint: JSONRPCConnection.Endpoint) {
+    self.server = server
     client = PipeClient()
     session = server.serve(
-      input: client.serverInput, output: client.serverOutput, endpoint: endpoint,
-      ownsDescriptors: true)
+      input: client.serverInput, output: client.serverOutput, endpoint: endpoint, ownsDescriptors: true)
   }
+
+  var engine: Engine { server.engine }
 
   /// Sends a request and waits for its reply.
   mutating func call(_ method: String, _ params: JSONValue? = nil) async -> JSONValue {
     nextID += 1
-    var message: JSONValue = ["jsonrpc": "2.0", "id": .int(nextID), "method": .string(method)]
-    if let params, case .object(var m) = message {
-      m["params"] = params
-      message = .object(m)
-    }
-    client.sendLine(JSONWriter.string(message))
+    var message: [String: JSONValue] = ["jsonrpc": "2.0", "id": .int(nextID), "method": .string(method)]
+    if let params { message["params"] = params }
+    client.sendLine(JSONWriter.string(.object(message)))
     return await client.reply(to: .int(nextID)) ?? ["error": "no reply"]
   }
 

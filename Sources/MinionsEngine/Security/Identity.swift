@@ -2,7 +2,7 @@ import MinionsCore
 
 /// Who a connection acts as, and what it may do.
 public struct Identity: Sendable, Hashable {
-  /// The user's id in the store; nil for the local owner, who is not a stored user.
+  /// The user's id in the store (the local owner has a row too, without a usable password).
   public var userID: Int64?
   public var username: String
   public var email: String?
@@ -15,6 +15,8 @@ public struct Identity: Sendable, Hashable {
   public var tokenID: String?
   /// The API key's id when authenticated with a key.
   public var apiKeyID: String?
+  /// The user's token version when this identity was established.
+  public var tokenVersion: Int64
 
   public enum AuthMethod: String, Sendable, Hashable {
     case localOwner = "local"
@@ -25,7 +27,7 @@ public struct Identity: Sendable, Hashable {
 
   public init(
     userID: Int64?, username: String, email: String? = nil, role: Role, permissions: PermissionSet? = nil,
-    method: AuthMethod, tokenID: String? = nil, apiKeyID: String? = nil
+    method: AuthMethod, tokenID: String? = nil, apiKeyID: String? = nil, tokenVersion: Int64 = 0
   ) {
     self.userID = userID
     self.username = username
@@ -35,13 +37,11 @@ public struct Identity: Sendable, Hashable {
     self.method = method
     self.tokenID = tokenID
     self.apiKeyID = apiKeyID
+    self.tokenVersion = tokenVersion
   }
 
-  /// The name the local owner goes by; reserved, so no stored user can take it.
+  /// The name the local owner goes by; reserved, so no other user can take it.
   public static let localOwnerName = "local"
-
-  /// Whoever started the engine on stdio: an admin that needs no login.
-  public static let localOwner = Identity(userID: nil, username: localOwnerName, role: .admin, method: .localOwner)
 
   @inlinable public func has(_ permission: Permission) -> Bool { permissions.contains(permission) }
 }

@@ -1,0 +1,96 @@
+import MinionsCore
+import MinionsStore
+
+/// What the engine is built from: where its data lives, where tools may work, and the environment it
+/// reads secrets from (by name; they are never stored).
+public struct EngineConfiguration: Sendable {
+  public var dataDirectory: String
+  public var workspace: String
+  public var environment: [String: String]
+
+  public init(dataDirectory: String, workspace: String, environment: [String: String]) {
+    self.dataDirectory = dataDirectory
+    self.workspace = workspace
+    self.environment = environment
+  }
+}
+
+/// The composition root: builds every engine service from a configuration and owns their lifetimes.
+public final class Engine: Sendable {
+  public let configuration: EngineConfiguration
+  public let logger: Logger
+  public let clock: EngineClock
+  public let database: Database
+  public let settings: SettingsStore
+  public let audit: AuditLog
+  public let events: SecurityEvents
+  public let hasher: PasswordHasher
+  public let tokens: TokenIssuer
+  public let users: UserDirectory
+  public let apiKeys: APIKeyStore
+  public let authenticator: Authenticator
+  /// Who stdio connections act as.
+  public let localOwner: Identity
+
+  public enum StartupError: Error, CustomStringConvertible {
+    case dataDirectory(String)
+    case database(String)
+    case key(String)
+
+    public var description: String {
+      switch self {
+      case .dataDirectory(let m), .database(let m), .key(let m): return m
+      }
+    }
+  }
+
+  /// Opens the data directory and database (applying migrations) and builds the services.
+  public init(configuration: EngineConfiguration, logger: Logger, clock: EngineClock = EngineClock()) throws {
+    self.configuration = configuration
+    self.logger = logger
+    self.clock = clock
+    do {
+      try DataDirectory.prepare(configuration.dataDirectory)
+    } catch {
+      throw StartupError.dataDirectory("\(error)")
+    }
+    let key: [UInt8]
+    do {
+      key = try TokenIssuer.loadKey(environment: configuration.environment, dataDirectory: configuration.dataDirectory)
+    } catch {
+      throw StartupError.key("\(error)")
+    }
+    do {
+      database = try Database(
+        path: configuration.dataDirectory + "/minions.sqlite3", migrations: Schema.migrations,
+        logger: logger.with(label: "store"))
+      settings = try SettingsStore(database: database)
+    } catch {
+      throw StartupError.database("cannot open the database in \(configuration.dataDirectory): \(error)")
+    }
+    audit = AuditLog(database: database, clock: clock)
+    events = SecurityEvents()
+    let settings = self.settings
+    hasher = PasswordHasher(cost: { settings.int("security.passwordHashCost") })
+    tokens = TokenIssuer(key: key)
+    users = UserDirectory(
+      database: database, hasher: hasher, audit: audit, events: events, settings: settings, clock: clock)
+    apiKeys = APIKeyStore(database: database, audit: audit, events: events, clock: clock)
+    authenticator = Authenticator(
+      database: database, hasher: hasher, tokens: tokens, apiKeys: apiKeys, audit: audit,
+      settings: settings, events: events, clock: clock, logger: logger.with(label: "auth"))
+    do {
+      let owner = try users.ensureLocalOwner()
+      localOwner = owner.identity(method: .localOwner)
+    } catch {
+      throw StartupError.database("cannot prepare the database: \(error)")
+    }
+    authenticator.pruneRevocations()
+  }
+
+  /// Starts background work that does not need to finish before the first request.
+  public func warmUp() { hasher.warmUp() }
+
+  /// Waits for queued writes and closes the database.
+  public func close() { database.close() }
+}

@@ -1,0 +1,65 @@
+import MinionsStore
+
+/// The engine's schema, as numbered migrations applied at startup. Times are milliseconds since the
+/// Unix epoch (INTEGER); structured values are JSON text.
+enum Schema {
+  static let migrations: [Migration] = [
+    Migration(
+      1, "security",
+      """
+      CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        email TEXT,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'user', 'viewer', 'api_user')),
+        disabled INTEGER NOT NULL DEFAULT 0,
+        token_version INTEGER NOT NULL DEFAULT 1,
+        failed_logins INTEGER NOT NULL DEFAULT 0,
+        first_failure_at INTEGER,
+        locked_until INTEGER,
+        lock_count INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        last_login_at INTEGER
+      );
+      CREATE TABLE revoked_tokens (
+        jti TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        key_hash TEXT NOT NULL UNIQUE,
+        scopes TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        last_used_at INTEGER,
+        revoked_at INTEGER
+      );
+      CREATE INDEX api_keys_user ON api_keys(user_id);
+      CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        username TEXT,
+        action TEXT NOT NULL,
+        target TEXT,
+        outcome TEXT NOT NULL,
+        details TEXT
+      );
+      CREATE INDEX audit_at ON audit(at);
+      CREATE INDEX audit_username ON audit(username, id);
+      CREATE INDEX audit_action ON audit(action, id);
+      CREATE TABLE settings (
+        scope TEXT NOT NULL CHECK (scope IN ('system', 'user')),
+        user_id INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (scope, user_id, key)
+      ) WITHOUT ROWID;
+      """)
+  ]
+}
