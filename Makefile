@@ -35,16 +35,16 @@ test-python:
 	  $(TEST_VENV)/bin/pip install -q --disable-pip-version-check $(TEST_PYTHON_PACKAGES)
 
 BENCH_VENV = .build/bench-venv
-BENCH_PEERS = pygls
+BENCH_PEERS = pygls pyjwt
 
 ## bench: build in release and print the benchmark table (with peers such as pygls in the same run)
 bench: deps build-release bench-peers
-	MINIONS_BIN=$(CURDIR)/$(BIN_RELEASE) PYGLS_PYTHON=$(CURDIR)/$(BENCH_VENV)/bin/python .build/release/MinionsBench
+	MINIONS_BIN=$(CURDIR)/$(BIN_RELEASE) PEER_PYTHON=$(CURDIR)/$(BENCH_VENV)/bin/python .build/release/MinionsBench
 
 # The peers are Python packages from PyPI, in a venv under .build/ (skipped with a note when offline).
 bench-peers:
 	@[ -x $(BENCH_VENV)/bin/python ] || python3 -m venv $(BENCH_VENV)
-	@$(BENCH_VENV)/bin/python -c "import pygls" 2>/dev/null || \
+	@$(BENCH_VENV)/bin/python -c "import pygls, jwt" 2>/dev/null || \
 	  $(BENCH_VENV)/bin/pip install -q $(BENCH_PEERS) || echo "bench: could not install $(BENCH_PEERS); peers skipped"
 
 ## serve: run the engine as a TCP server on $(LISTEN)

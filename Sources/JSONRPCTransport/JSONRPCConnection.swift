@@ -84,10 +84,17 @@ public final class JSONRPCConnection: Sendable {
     case anonymous(Int)
   }
 
+  /// A request between admission and the end of its handler. Its Task is made outside the lock, so
+  /// for a moment it is registered without one; a cancel arriving then is remembered.
+  private enum RunningRequest {
+    case starting(cancelled: Bool)
+    case running(Task<Void, Never>)
+  }
+
   private struct State {
     var handler: (any JSONRPCConnectionHandler)?
     /// Running requests that can still be cancelled (removed once their result exists).
-    var running: [RunningKey: Task<Void, Never>] = [:]
+    var running: [RunningKey: RunningRequest] = [:]
     /// Requests admitted whose reply is not yet queued.
     var active = 0
     var anonymousCounter = 0
@@ -416,19 +423,16 @@ public final class JSONRPCConnection: Sendable {
   /// Starts a request; returns a reply to send at once when it is refused before running.
   private func dispatch(_ request: Request, completion: @escaping @Sendable (Response) async -> Void) -> Response? {
     var done: OneShotEvent? = nil
-    let started = MonotonicClock.nanoseconds()
-    let debug = logger.isEnabled(.debug)
-    // One critical section: admission, the duplicate and in-flight checks, and registration.
+    var handler: (any JSONRPCConnectionHandler)? = nil
+    var key = RunningKey.anonymous(0)
+    // A short critical section: admission, the duplicate and in-flight checks, and registration.
     let rejection: ResponseError? = state.withLock { s in
-      guard let handler = s.handler, !s.inputClosed, !s.finished else {
-        return .invalidRequest("the connection is closing")
-      }
-      switch handler.admit(request, connection: self) {
+      guard let h = s.handler, !s.inputClosed, !s.finished else { return .invalidRequest("the connection is closing") }
+      switch h.admit(request, connection: self) {
       case .reject(let error): return error
       case .run: break
       case .runExclusively: done = OneShotEvent()
       }
-      let key: RunningKey
       if request.id == .null {
         s.anonymousCounter += 1
         key = .anonymous(s.anonymousCounter)
@@ -442,31 +446,42 @@ public final class JSONRPCConnection: Sendable {
         return .overloaded(
           "\(options.maxInFlight) requests are already in flight on this connection", retryAfterMs: 100)
       }
-      let context = RequestContext(id: request.id, method: request.method, params: request.params, connection: self)
-      let finished = done
       s.active += 1
-      s.running[key] = Task { [self] in
-        let result = await handler.handle(request, context: context)
-        // Its result exists: from now on a cancel is moot and the id may be reused.
-        state.withLock { s in s.running[key] = nil }
-        if debug {
-          let micros = (MonotonicClock.nanoseconds() - started) / 1000
-          switch result {
-          case .success: logger.debug("\(request.method) id=\(request.id) ok \(micros)µs")
-          case .failure(let e): logger.debug("\(request.method) id=\(request.id) error \(e.code.rawValue) \(micros)µs")
-          }
-        }
-        await completion(Response(id: request.id, result: result))
-        let idle = state.withLock { s -> OneShotEvent? in
-          s.active -= 1
-          return s.active == 0 ? s.idle : nil
-        }
-        finished?.signal()
-        idle?.signal()
-      }
+      s.running[key] = .starting(cancelled: false)
+      handler = h
       return nil
     }
     if let rejection { return Response(id: request.id, result: .failure(rejection)) }
+    let started = MonotonicClock.nanoseconds()
+    let debug = logger.isEnabled(.debug)
+    let context = RequestContext(id: request.id, method: request.method, params: request.params, connection: self)
+    let finished = done
+    let runningKey = key
+    let task = Task { [self, handler] in
+      let result = await handler!.handle(request, context: context)
+      // Its result exists: from now on a cancel is moot and the id may be reused.
+      state.withLock { s in _ = s.running.removeValue(forKey: runningKey) }
+      if debug {
+        let micros = (MonotonicClock.nanoseconds() - started) / 1000
+        switch result {
+        case .success: logger.debug("\(request.method) id=\(request.id) ok \(micros)µs")
+        case .failure(let e): logger.debug("\(request.method) id=\(request.id) error \(e.code.rawValue) \(micros)µs")
+        }
+      }
+      await completion(Response(id: request.id, result: result))
+      let idle = state.withLock { s -> OneShotEvent? in
+        s.active -= 1
+        return s.active == 0 ? s.idle : nil
+      }
+      finished?.signal()
+      idle?.signal()
+    }
+    let cancelNow = state.withLock { s -> Bool in
+      guard case .starting(let cancelled)? = s.running[runningKey] else { return false }  // already done
+      s.running[runningKey] = .running(task)
+      return cancelled
+    }
+    if cancelNow { task.cancel() }
     done?.wait()
     return nil
   }
@@ -477,7 +492,15 @@ public final class JSONRPCConnection: Sendable {
         logger.debug("connection \(number): $/cancelRequest without a valid id ignored")
         return
       }
-      let task = state.withLock { $0.running[.id(id)] }
+      let task = state.withLock { s -> Task<Void, Never>? in
+        switch s.running[.id(id)] {
+        case .running(let task)?: return task
+        case .starting?:
+          s.running[.id(id)] = .starting(cancelled: true)
+          return nil
+        case nil: return nil
+        }
+      }
       if let task {
         logger.debug("connection \(number): cancelling request \(id)")
         task.cancel()
@@ -521,7 +544,16 @@ public final class JSONRPCConnection: Sendable {
   }
 
   private func cancelAll() {
-    let tasks = state.withLock { Array($0.running.values) }
+    let tasks = state.withLock { s -> [Task<Void, Never>] in
+      var tasks: [Task<Void, Never>] = []
+      for (key, entry) in s.running {
+        switch entry {
+        case .running(let t): tasks.append(t)
+        case .starting: s.running[key] = .starting(cancelled: true)
+        }
+      }
+      return tasks
+    }
     for t in tasks { t.cancel() }
   }
 

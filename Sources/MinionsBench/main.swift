@@ -11,7 +11,8 @@ signal(SIGPIPE, SIG_IGN)
 
 let environment = ProcessInfo.processInfo.environment
 let enginePath = environment["MINIONS_BIN"] ?? (benchSourceDirectory + "/../../.build/release/minions")
-let pyglsPython = environment["PYGLS_PYTHON"].flatMap { FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil }
+/// The Python with the peers (pygls, PyJWT, …) from PyPI; `make bench` makes it.
+let peerPython = environment["PEER_PYTHON"].flatMap { FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil }
 let arguments = Array(CommandLine.arguments.dropFirst())
 let only: Set<String>? = arguments.firstIndex(of: "--only").flatMap { i in
   i + 1 < arguments.count ? Set(arguments[i + 1].split(separator: ",").map(String.init)) : nil
@@ -27,21 +28,26 @@ func machineDescription() -> String {
   return "\(cores) cores (\(cpu)), \(memory) GiB"
 }
 
-var rows: [BenchRow] = []
-let suites: [(String, () throws -> [BenchRow])] = [
-  ("rpc", { try RPCBenchmarks.run(enginePath: enginePath, pyglsPython: pyglsPython) })
+func note(_ text: String) { FileHandle.standardError.write((text + "\n").data(using: .utf8)!) }
+
+let suites: [(String, @Sendable () async throws -> [BenchRow])] = [
+  ("rpc", { try RPCBenchmarks.run(enginePath: enginePath, pyglsPython: peerPython) }),
+  ("security", { try await SecurityBenchmarks.run(peerPython: peerPython) }),
 ]
+var rows: [BenchRow] = []
 let started = MonotonicClock.nanoseconds()
 for (name, suite) in suites where only?.contains(name) ?? true {
-  FileHandle.standardError.write("bench: \(name)…\n".data(using: .utf8)!)
+  note("bench: \(name)…")
   do {
-    rows += try suite()
+    rows += try await suite()
   } catch {
-    FileHandle.standardError.write("bench: \(name) failed: \(error)\n".data(using: .utf8)!)
+    note("bench: \(name) failed: \(error)")
   }
 }
 print("Minions benchmarks — \(Timestamp.now().iso8601()) — \(machineDescription())")
-if pyglsPython == nil { print("(pygls peer not available: set PYGLS_PYTHON; `make bench` does)") }
+if peerPython == nil {
+  print("(peers not measured: set PEER_PYTHON to a Python with pygls and pyjwt; `make bench` does)")
+}
 print("")
 print(BenchTable.markdown(rows))
 print("total bench time: \(BenchTable.format1(MonotonicClock.milliseconds(since: started) / 1000)) s")

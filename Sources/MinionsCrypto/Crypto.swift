@@ -1,4 +1,5 @@
 import CCrypto
+import Synchronization
 
 /// Hashes, MACs, randomness and encodings from OpenSSL's libcrypto. Nothing cryptographic here is
 /// written by hand.
@@ -29,13 +30,17 @@ public enum Crypto {
     return out
   }
 
-  /// `count` bytes from OpenSSL's CSPRNG.
+  /// `count` bytes from OpenSSL's CSPRNG. Small requests are served from a buffer of its output
+  /// (each call of RAND_bytes costs about 2 µs; token ids need 16 bytes at a time).
   public static func randomBytes(_ count: Int) -> [UInt8] {
+    if count <= 64, let bytes = randomPool.take(count) { return bytes }
     var bytes = [UInt8](repeating: 0, count: count)
     let rc = RAND_bytes(&bytes, Int32(count))
     precondition(rc == 1, "RAND_bytes failed: the system has no usable entropy source")
     return bytes
   }
+
+  private static let randomPool = RandomPool()
 
   /// Compares in time that depends only on the length (which is checked first, as it is not secret).
   public static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
@@ -76,33 +81,79 @@ public enum Crypto {
     }
   }
 
-  /// Decodes base64url without padding; nil for any character outside the alphabet or a bad length.
-  public static func base64URLDecode(_ text: Substring) -> [UInt8]? {
-    var input = [UInt8]()
-    input.reserveCapacity(text.utf8.count + 3)
-    for c in text.utf8 {
-      switch c {
-      case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-        UInt8(ascii: "0")...UInt8(ascii: "9"):
-        input.append(c)
-      case UInt8(ascii: "-"): input.append(UInt8(ascii: "+"))
-      case UInt8(ascii: "_"): input.append(UInt8(ascii: "/"))
-      default: return nil
+  /// Appends the base64url encoding (no padding) of `bytes` to `out`.
+  public static func base64URLEncode(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+    let count = bytes.count
+    if count == 0 { return }
+    let start = out.count
+    let encodedLength = 4 * ((count + 2) / 3)
+    out.append(contentsOf: repeatElement(0, count: encodedLength + 1))
+    let written = out.withUnsafeMutableBufferPointer { buf in
+      Int(
+        EVP_EncodeBlock(buf.baseAddress! + start, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(count)))
+    }
+    var end = start + written
+    while end > start && out[end - 1] == UInt8(ascii: "=") { end -= 1 }
+    out.removeLast(out.count - end)
+    for i in start..<end {
+      if out[i] == UInt8(ascii: "+") {
+        out[i] = UInt8(ascii: "-")
+      } else if out[i] == UInt8(ascii: "/") {
+        out[i] = UInt8(ascii: "_")
       }
     }
-    let remainder = input.count % 4
+  }
+
+  /// Decodes base64url without padding; nil for any character outside the alphabet or a bad length.
+  public static func base64URLDecode(_ text: Substring) -> [UInt8]? {
+    var copy = String(text)
+    return copy.withUTF8 { base64URLDecode(bytes: $0) }
+  }
+
+  /// Decodes base64url bytes without padding; nil for any byte outside the alphabet or a bad length.
+  /// The two url-safe letters are mapped to the standard ones and OpenSSL decodes (and rejects anything
+  /// else outside the alphabet).
+  public static func base64URLDecode(bytes text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+    let count = text.count
+    let remainder = count % 4
     if remainder == 1 { return nil }
+    if count == 0 { return [] }
     let padding = remainder == 0 ? 0 : 4 - remainder
-    input.append(contentsOf: repeatElement(UInt8(ascii: "="), count: padding))
-    if input.isEmpty { return [] }
-    var out = [UInt8](repeating: 0, count: input.count / 4 * 3)
-    let n = EVP_DecodeBlock(&out, input, Int32(input.count))
-    guard n >= 0 else { return nil }
-    // EVP_DecodeBlock counts the bytes that the '=' padding stands for; drop them.
-    return Array(out[0..<(Int(n) - padding)])
+    let paddedCount = count + padding
+    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: paddedCount) { input -> [UInt8]? in
+      let dst = input.baseAddress!
+      let src = text.baseAddress!
+      let table = urlToStandardAlphabet
+      var i = 0
+      while i < count {
+        let c = table[Int(src[i])]
+        if c == 0 { return nil }
+        dst[i] = c
+        i += 1
+      }
+      while i < paddedCount {
+        dst[i] = 0x3D
+        i += 1
+      }
+      var out = [UInt8](repeating: 0, count: paddedCount / 4 * 3)
+      let n = out.withUnsafeMutableBufferPointer { EVP_DecodeBlock($0.baseAddress, dst, Int32(paddedCount)) }
+      guard n >= 0 else { return nil }
+      // EVP_DecodeBlock counts the bytes that the '=' padding stands for; drop them.
+      out.removeLast(out.count - (Int(n) - padding))
+      return out
+    }
   }
 
   public static func base64URLDecode(_ text: String) -> [UInt8]? { base64URLDecode(Substring(text)) }
+
+  /// base64url letters mapped to the standard alphabet OpenSSL decodes; 0 for every other byte.
+  private static let urlToStandardAlphabet: [UInt8] = {
+    var table = [UInt8](repeating: 0, count: 256)
+    for c in Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8) { table[Int(c)] = c }
+    table[Int(UInt8(ascii: "-"))] = UInt8(ascii: "+")
+    table[Int(UInt8(ascii: "_"))] = UInt8(ascii: "/")
+    return table
+  }()
 }
 
 /// Byte containers the crypto functions accept without copying.
@@ -122,5 +173,27 @@ extension String: ContiguousBytesView {
   public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
     var copy = self
     return try copy.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
+  }
+}
+
+/// A buffer of CSPRNG output handed out in small pieces and refilled from RAND_bytes when spent. Each
+/// byte is handed out once.
+final class RandomPool: Sendable {
+  private let state = Mutex<(bytes: [UInt8], used: Int)>(([], 0))
+
+  func take(_ count: Int) -> [UInt8]? {
+    state.withLock { s -> [UInt8]? in
+      if s.used + count > s.bytes.count {
+        var fresh = [UInt8](repeating: 0, count: 4096)
+        guard RAND_bytes(&fresh, Int32(fresh.count)) == 1 else { return nil }
+        s.bytes = fresh
+        s.used = 0
+      }
+      let out = Array(s.bytes[s.used..<(s.used + count)])
+      // Wipe what was handed out so it cannot be handed out or read again.
+      for i in s.used..<(s.used + count) { s.bytes[i] = 0 }
+      s.used += count
+      return out
+    }
   }
 }

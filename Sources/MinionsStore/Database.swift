@@ -1,5 +1,6 @@
 import CSQLite
 import MinionsCore
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -28,6 +29,7 @@ public final class Database: Sendable {
   private let worker: WorkerThreads
   private let holder: ConnectionHolder
   private let logger: Logger
+  private let laterWrites = LaterWrites()
 
   /// Opens (creating if needed) the database at `path`.
   public init(path: String, migrations: [Migration] = [], logger: Logger, busyTimeoutMs: Int32 = 5000) throws {
@@ -91,16 +93,33 @@ public final class Database: Sendable {
   }
 
   /// Queues a write without waiting for it (audit rows and metrics that no reply acknowledges).
-  /// Failures are logged.
+  /// Writes queued while the database is busy are committed together in one transaction, each in its
+  /// own savepoint (so one failing write is rolled back and logged without losing the others). Anything
+  /// read after this call sees the write.
   public func writeLater(_ body: @escaping @Sendable (Connection) throws -> Void) {
+    guard laterWrites.append(body) else { return }  // a drain is already queued and will take it
     let holder = self.holder
     let logger = self.logger
+    let later = self.laterWrites
     worker.submit {
+      let jobs = later.takeAll()
+      guard let c = holder.connection, !jobs.isEmpty else { return }
       do {
-        let c = holder.connection!
-        try c.inTransaction { try body(c) }
+        try c.inTransaction {
+          for job in jobs {
+            try c.execute("SAVEPOINT later")
+            do {
+              try job(c)
+              try c.execute("RELEASE later")
+            } catch {
+              try c.execute("ROLLBACK TO later")
+              try c.execute("RELEASE later")
+              logger.error("background write failed: \(error)")
+            }
+          }
+        }
       } catch {
-        logger.error("background write failed: \(error)")
+        logger.error("background writes failed: \(error)")
       }
     }
   }
@@ -117,6 +136,30 @@ public final class Database: Sendable {
     let holder = self.holder
     _ = try? worker.runBlocking { holder.connection = nil }
     worker.stop()
+  }
+}
+
+/// Writes queued by `writeLater`, drained together by one job on the database thread.
+final class LaterWrites: Sendable {
+  private let state = Mutex<(jobs: [@Sendable (Connection) throws -> Void], drainQueued: Bool)>(([], false))
+
+  /// Adds a write; true when the caller must queue a drain.
+  func append(_ job: @escaping @Sendable (Connection) throws -> Void) -> Bool {
+    state.withLock { s in
+      s.jobs.append(job)
+      if s.drainQueued { return false }
+      s.drainQueued = true
+      return true
+    }
+  }
+
+  func takeAll() -> [@Sendable (Connection) throws -> Void] {
+    state.withLock { s in
+      let jobs = s.jobs
+      s.jobs = []
+      s.drainQueued = false
+      return jobs
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-import Foundation
+import MinionsCore
 import MinionsEngine
 
 #if canImport(Glibc)
@@ -21,7 +21,7 @@ enum Environment {
 
   static func engineConfiguration(workspace: String) -> EngineConfiguration {
     EngineConfiguration(
-      dataDirectory: dataDirectory, workspace: workspace, environment: ProcessInfo.processInfo.environment)
+      dataDirectory: dataDirectory, workspace: workspace, environment: ProcessEnvironment.current)
   }
 
   static var currentDirectory: String {

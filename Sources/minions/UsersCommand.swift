@@ -1,4 +1,3 @@
-import Foundation
 import MinionsCore
 import MinionsEngine
 
@@ -121,7 +120,7 @@ enum UsersCommand {
     let widths = header.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
     for row in all {
       print(
-        row.enumerated().map { i, cell in cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(
+        row.enumerated().map { i, cell in cell.padded(to: widths[i]) }.joined(
           separator: "  "))
     }
   }

@@ -101,6 +101,11 @@ public struct JSONParser {
   private let count: Int
   private let options: Options
   private var index = 0
+  /// Members of the objects being parsed, shared by every nesting level: an object's members are
+  /// pushed here and its dictionary is built once, at its final size, when it closes. (Growing a
+  /// dictionary member by member rehashed it several times and dominated parsing small objects.)
+  private var memberKeys: [String] = []
+  private var memberValues: [JSONValue] = []
 
   private init(base: UnsafePointer<UInt8>, count: Int, options: Options) {
     self.base = base
@@ -160,12 +165,12 @@ public struct JSONParser {
   private mutating func parseObject(depth: Int) throws -> JSONValue {
     if depth > options.maxDepth { throw error(.tooDeep(limit: options.maxDepth)) }
     index += 1  // {
-    var members: [String: JSONValue] = [:]
     skipWhitespace()
     if index < count && base[index] == UInt8(ascii: "}") {
       index += 1
-      return .object(members)
+      return .object([:])
     }
+    let first = memberKeys.count
     while true {
       skipWhitespace()
       guard index < count else { throw error(.unexpectedEnd) }
@@ -176,13 +181,18 @@ public struct JSONParser {
       index += 1
       skipWhitespace()
       let value = try parseValue(depth: depth)
-      members[key] = value
+      memberKeys.append(key)
+      memberValues.append(value)
       skipWhitespace()
       guard index < count else { throw error(.unexpectedEnd) }
       switch base[index] {
       case UInt8(ascii: ","): index += 1
       case UInt8(ascii: "}"):
         index += 1
+        var members = [String: JSONValue](minimumCapacity: memberKeys.count - first)
+        for i in first..<memberKeys.count { members[memberKeys[i]] = memberValues[i] }  // a repeated key keeps its last value
+        memberKeys.removeSubrange(first...)
+        memberValues.removeSubrange(first...)
         return .object(members)
       default: throw unexpected()
       }

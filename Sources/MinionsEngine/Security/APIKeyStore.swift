@@ -1,4 +1,3 @@
-import Foundation
 import MinionsCore
 import MinionsCrypto
 import MinionsStore
@@ -41,7 +40,7 @@ public final class APIKeyStore: Sendable {
     -> (info: APIKeyInfo, key: String)
   {
     guard let userID = owner.userID else { throw EngineError.invalidField("name", "this identity cannot own keys") }
-    let trimmed = name.trimmingCharacters(in: .whitespaces)
+    let trimmed = name.trimmed()
     guard !trimmed.isEmpty, trimmed.utf8.count <= 64,
       !trimmed.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
     else { throw EngineError.invalidField("name", "must be 1 to 64 characters without control characters") }
@@ -145,7 +144,7 @@ public final class APIKeyStore: Sendable {
     return try await database.read { c -> Identity? in
       guard
         let r = try c.queryOne(
-          "SELECT k.id AS key_id, k.scopes, k.expires_at, k.revoked_at, \(User.columns.split(separator: ",").map { "u." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")) FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?",
+          "SELECT k.id AS key_id, k.scopes, k.expires_at, k.revoked_at, \(User.columns.split(separator: ",").map { "u." + String($0).trimmed() }.joined(separator: ", ")) FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?",
           [.text(hash)])
       else { return nil }
       if !r["revoked_at"].isNull { return nil }

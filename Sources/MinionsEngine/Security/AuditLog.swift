@@ -1,4 +1,3 @@
-import Foundation
 import MinionsCore
 import MinionsStore
 
@@ -121,7 +120,7 @@ public final class AuditLog: Sendable {
         conditions.append("action LIKE ? ESCAPE '\\'")
         values.append(
           .text(
-            String(a.dropLast(2)).replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+            String(a.dropLast(2)).replacing("%", with: "\\%").replacing("_", with: "\\_")
               + ".%"))
       } else {
         conditions.append("action = ?")
