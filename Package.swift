@@ -25,8 +25,10 @@ let package = Package(
     .target(name: "MinionsStore", dependencies: ["CSQLite", "MinionsCore"]),
     // SHA-256, HMAC, randomness, base64url (libcrypto) and bcrypt (libxcrypt).
     .target(name: "MinionsCrypto", dependencies: ["CCrypto", "CXCrypt", "MinionsCore"]),
+    // HTTP over libcurl: streaming bodies as lines and server-sent events, timeouts, cancellation.
+    .target(name: "MinionsHTTP", dependencies: ["CCurl", "MinionsCore"]),
     // The domains: security, models, tools, agents, performance, analytics. No JSON-RPC types.
-    .target(name: "MinionsEngine", dependencies: ["MinionsStore", "MinionsCrypto", "MinionsCore"]),
+    .target(name: "MinionsEngine", dependencies: ["MinionsStore", "MinionsCrypto", "MinionsHTTP", "MinionsCore"]),
     // The protocol surface: the method table, permissions, error mapping, OpenRPC.
     .target(name: "MinionsServer", dependencies: ["JSONRPC", "JSONRPCTransport", "MinionsEngine", "MinionsCore"]),
     // The executable.
@@ -45,6 +47,7 @@ let package = Package(
     .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "MinionsCore"]),
     .testTarget(
       name: "JSONRPCTransportTests", dependencies: ["JSONRPCTransport", "JSONRPC", "MinionsCore", "MinionsTestSupport"]),
+    .testTarget(name: "MinionsHTTPTests", dependencies: ["MinionsHTTP", "MinionsCore", "MinionsTestSupport"]),
     .testTarget(name: "MinionsCryptoTests", dependencies: ["MinionsCrypto", "MinionsEngine", "MinionsCore"]),
     .testTarget(name: "MinionsStoreTests", dependencies: ["MinionsStore", "MinionsCore", "MinionsTestSupport"]),
     .testTarget(
