@@ -48,6 +48,8 @@ let package = Package(
     .testTarget(
       name: "JSONRPCTransportTests", dependencies: ["JSONRPCTransport", "JSONRPC", "MinionsCore", "MinionsTestSupport"]),
     .testTarget(name: "MinionsHTTPTests", dependencies: ["MinionsHTTP", "MinionsCore", "MinionsTestSupport"]),
+    .testTarget(
+      name: "MinionsModelsTests", dependencies: ["MinionsEngine", "MinionsHTTP", "MinionsCore", "MinionsTestSupport"]),
     .testTarget(name: "MinionsCryptoTests", dependencies: ["MinionsCrypto", "MinionsEngine", "MinionsCore"]),
     .testTarget(name: "MinionsStoreTests", dependencies: ["MinionsStore", "MinionsCore", "MinionsTestSupport"]),
     .testTarget(

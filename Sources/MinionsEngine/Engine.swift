@@ -1,4 +1,5 @@
 import MinionsCore
+import MinionsHTTP
 import MinionsStore
 
 /// What the engine is built from: where its data lives, where tools may work, and the environment it
@@ -7,11 +8,24 @@ public struct EngineConfiguration: Sendable {
   public var dataDirectory: String
   public var workspace: String
   public var environment: [String: String]
+  /// Retries and backoff of model calls (tests shorten the delays).
+  public var routerOptions: ModelRouter.Options
+  /// The offline model's pause between streamed words, so a person sees it stream (0 in tests).
+  public var localModelTokenDelay: Double
+  /// Seconds a provider's stream may stay silent before it is abandoned (Ollama gets longer to load).
+  public var providerIdleTimeout: Double
 
-  public init(dataDirectory: String, workspace: String, environment: [String: String]) {
+  public init(
+    dataDirectory: String, workspace: String, environment: [String: String],
+    routerOptions: ModelRouter.Options = .init(), localModelTokenDelay: Double = 0.012,
+    providerIdleTimeout: Double = 120
+  ) {
+    self.providerIdleTimeout = providerIdleTimeout
     self.dataDirectory = dataDirectory
     self.workspace = workspace
     self.environment = environment
+    self.routerOptions = routerOptions
+    self.localModelTokenDelay = localModelTokenDelay
   }
 }
 
@@ -31,6 +45,13 @@ public final class Engine: Sendable {
   public let authenticator: Authenticator
   /// Who stdio connections act as.
   public let localOwner: Identity
+  public let http: any HTTPTransport
+  public let models: ModelRegistry
+  public let modelStats: ModelStats
+  public let modelHealth: ModelHealth
+  public let router: ModelRouter
+  public let chat: ChatService
+  let ollama: OllamaProvider
 
   public enum StartupError: Error, CustomStringConvertible {
     case dataDirectory(String)
@@ -86,6 +107,38 @@ public final class Engine: Sendable {
       throw StartupError.database("cannot prepare the database: \(error)")
     }
     authenticator.pruneRevocations()
+
+    http = CurlHTTPClient(logger: logger.with(label: "http"))
+    do {
+      models = try ModelRegistry(database: database, environment: configuration.environment, clock: clock)
+      modelStats = try ModelStats(database: database, clock: clock)
+    } catch {
+      throw StartupError.database("cannot load the models: \(error)")
+    }
+    modelHealth = ModelHealth(clock: clock)
+    let idle = configuration.providerIdleTimeout
+    ollama = OllamaProvider(
+      transport: http, environment: configuration.environment, idleTimeout: max(idle, min(300, idle * 2.5)))
+    let providers: [ProviderKind: any ModelProvider] = [
+      .ollama: ollama,
+      .openai: OpenAIProvider(transport: http, environment: configuration.environment, idleTimeout: idle),
+      .anthropic: AnthropicProvider(transport: http, environment: configuration.environment, idleTimeout: idle),
+      .local: LocalModel(tokenDelay: configuration.localModelTokenDelay),
+      .script: ScriptedModel(),
+    ]
+    router = ModelRouter(
+      registry: models, stats: modelStats, health: modelHealth, providers: providers,
+      options: configuration.routerOptions, clock: clock, logger: logger.with(label: "models"))
+    chat = ChatService(router: router, clock: clock)
+  }
+
+  /// The model selector (for `models/select`).
+  public var selector: ModelSelector { router.selector }
+
+  /// Asks Ollama for its models and adds the cloud models whose keys are present.
+  public func refreshModels() async -> ModelRegistry.RefreshReport {
+    let ollama = self.ollama
+    return await models.refresh { try await ollama.discover() }
   }
 
   /// Starts background work that does not need to finish before the first request.

@@ -30,6 +30,27 @@ extension EngineError: ResponseErrorConvertible {
   }
 }
 
+extension ModelRoutingError: ResponseErrorConvertible {
+  public var responseError: ResponseError {
+    switch self {
+    case .noModelAvailable(let candidates):
+      return ResponseError(
+        code: .noModelAvailable, message: "No model available: no model satisfies the request",
+        data: [
+          "candidates": .array(
+            candidates.map { ["model": .string($0.model), "excluded": $0.excluded.map(JSONValue.string) ?? .null] })
+        ])
+    case .failed(let e):
+      var data: [String: JSONValue] = [
+        "provider": .string(e.provider.rawValue), "model": .string(e.model), "retryable": .bool(e.retryable),
+        "kind": .string(e.kind.rawValue),
+      ]
+      if let status = e.httpStatus { data["httpStatus"] = .int(status) }
+      return ResponseError(code: .providerError, message: "Provider error: \(e)", data: .object(data))
+    }
+  }
+}
+
 enum ErrorMapping {
   /// Maps anything a handler throws to the reply. Unknown errors become -32603 with a generic message;
   /// their details go to the log only.

@@ -38,6 +38,8 @@ public final class MinionsServer: Sendable {
     APIKeyMethods.register(in: &table)
     AuditMethods.register(in: &table)
     SettingsMethods.register(in: &table)
+    ModelMethods.register(in: &table)
+    AgentMethods.register(in: &table)
     return table
   }()
 

@@ -60,6 +60,41 @@ enum Schema {
         updated_at INTEGER NOT NULL,
         PRIMARY KEY (scope, user_id, key)
       ) WITHOUT ROWID;
-      """)
+      """),
+    Migration(
+      2, "models",
+      """
+      CREATE TABLE models (
+        name TEXT PRIMARY KEY,
+        provider TEXT NOT NULL,
+        config TEXT NOT NULL,
+        source TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE model_calls (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        model TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        status TEXT NOT NULL,
+        error_kind TEXT,
+        http_status INTEGER,
+        ttft_ms REAL,
+        total_ms REAL NOT NULL,
+        load_ms REAL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        tokens_per_second REAL,
+        cost REAL NOT NULL,
+        estimated INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        fallback_from TEXT,
+        username TEXT,
+        session_id TEXT
+      );
+      CREATE INDEX model_calls_model ON model_calls(model, id);
+      CREATE INDEX model_calls_at ON model_calls(at);
+      """),
   ]
 }
