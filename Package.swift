@@ -37,7 +37,9 @@ let package = Package(
     // `make bench`.
     .executableTarget(
       name: "MinionsBench",
-      dependencies: ["MinionsServer", "MinionsEngine", "MinionsCrypto", "JSONRPC", "MinionsCore"],
+      dependencies: [
+        "MinionsServer", "MinionsEngine", "MinionsCrypto", "JSONRPC", "MinionsCore", "MinionsTestSupport",
+      ],
       exclude: ["Peers"]),
 
     // Helpers shared by the test targets: pipe clients, message readers, engine processes.

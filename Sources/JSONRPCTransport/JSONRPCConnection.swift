@@ -184,6 +184,11 @@ public final class JSONRPCConnection: Sendable {
     await outgoing.enqueue(body)
   }
 
+  /// Sends an already encoded notification (a JSON text), in order with replies.
+  public func notify(encoded body: [UInt8]) async {
+    await outgoing.enqueue(body)
+  }
+
   /// Sends a notification that may be replaced by a newer one with the same `key` if the client has
   /// not read it yet (metrics, progress of the same token).
   public func notifyLatest(key: String, _ method: String, _ params: JSONValue? = nil) {

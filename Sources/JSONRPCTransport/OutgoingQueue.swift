@@ -44,6 +44,10 @@ final class OutgoingQueue: @unchecked Sendable {  // all mutable state is guarde
   private var writerExited = false
   /// Someone (the writer thread or a direct writer) is writing to the descriptor right now.
   private var writing = false
+  /// When the last direct write ended: replies close together go to the writer thread instead, which
+  /// writes them in batches (one system call for many), while an isolated reply is written at once.
+  private var lastDirectWrite: UInt64 = 0
+  private static let directWriteSpacing: UInt64 = 20_000  // ns: replies closer than this are a burst
   /// A non-blocking descriptor for the same peer, used to write directly from the sending thread when
   /// the queue is idle (saving a thread wake-up per reply); -1 when the output cannot offer one.
   private var directFD: Int32
@@ -116,7 +120,9 @@ final class OutgoingQueue: @unchecked Sendable {  // all mutable state is guarde
       lock.unlock()
       return
     }
-    if directFD >= 0 && head == entries.count && waiters.isEmpty && !writing {
+    if directFD >= 0 && head == entries.count && waiters.isEmpty && !writing
+      && MonotonicClock.nanoseconds() &- lastDirectWrite > Self.directWriteSpacing
+    {
       writeDirectly(body)  // unlocks
       return
     }
@@ -170,6 +176,7 @@ final class OutgoingQueue: @unchecked Sendable {  // all mutable state is guarde
     }
     lock.lock()
     writing = false
+    lastDirectWrite = MonotonicClock.nanoseconds()
     if hardError {
       failLocked()
       lock.signal()

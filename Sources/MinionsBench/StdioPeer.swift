@@ -69,6 +69,12 @@ final class StdioPeer {
     }
   }
 
+  /// Blocks until one whole frame arrived and returns its body bytes.
+  func readFrameBody() -> [UInt8]? {
+    guard let length = readFrame() else { return nil }
+    return Array(buffer[(start - length)..<start])
+  }
+
   private func takeFrame() -> Int? {
     let count = buffer.count
     guard count - start >= 4 else { return nil }

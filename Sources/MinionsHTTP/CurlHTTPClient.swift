@@ -15,11 +15,11 @@ public final class CurlHTTPClient: HTTPTransport {
 
   public init(logger: Logger) {
     self.logger = logger
-    CurlGlobal.ensureInitialized()
   }
 
   public func start(_ request: HTTPRequest) async throws -> HTTPResponse {
-    let transfer = try CurlTransfer(request: request, logger: logger)
+    let api = try Curl.api()
+    let transfer = try CurlTransfer(request: request, api: api, logger: logger)
     spawnThread(name: "curl") { transfer.run() }
     let head = try await withTaskCancellationHandler {
       try await transfer.awaitHead()
@@ -30,18 +30,34 @@ public final class CurlHTTPClient: HTTPTransport {
   }
 }
 
-/// `curl_global_init` must run once, before any other curl call, and is not thread-safe.
-enum CurlGlobal {
-  private static let initialized = Mutex(false)
+/// libcurl, loaded on first use. Loading runs `curl_global_init`, which must happen once, before any
+/// other curl call, and is not thread-safe: hence the lock.
+enum Curl {
+  /// The function table; allocated once and never freed (it lives as long as the process).
+  private static let loaded = Mutex<(table: CurlAPI?, error: String?)>((nil, nil))
 
-  static func ensureInitialized() {
-    initialized.withLock { done in
-      if !done {
-        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
-        done = true
+  static func api() throws -> CurlAPI {
+    try loaded.withLock { state in
+      if let table = state.table { return table }
+      if let error = state.error { throw HTTPError(.other, error) }
+      let table = UnsafeMutablePointer<ccurl_api>.allocate(capacity: 1)
+      var message = [CChar](repeating: 0, count: 512)
+      guard ccurl_load(table, &message, message.count) == 1 else {
+        let error = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        state.error = error
+        table.deallocate()
+        throw HTTPError(.other, error)
       }
+      state.table = CurlAPI(table: table)
+      return state.table!
     }
   }
+}
+
+/// The loaded libcurl function table (immutable once filled).
+struct CurlAPI: @unchecked Sendable {  // points at a table written once, under Curl's lock, then only read
+  let table: UnsafeMutablePointer<ccurl_api>
+  var pointer: UnsafePointer<ccurl_api> { UnsafePointer(table) }
 }
 
 struct ResponseHead: Sendable {
@@ -58,6 +74,7 @@ final class CurlTransfer: HTTPBodySource, @unchecked Sendable {  // mutable stat
   private var headerList: UnsafeMutablePointer<curl_slist>?
   private let request: HTTPRequest
   private let logger: Logger
+  private let api: UnsafePointer<ccurl_api>
   private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
 
   private let lock = ConditionLock()
@@ -82,7 +99,8 @@ final class CurlTransfer: HTTPBodySource, @unchecked Sendable {  // mutable stat
 
   private static let maxBufferedBytes = 1 << 20
 
-  init(request: HTTPRequest, logger: Logger) throws {
+  init(request: HTTPRequest, api: CurlAPI, logger: Logger) throws {
+    self.api = api.pointer
     guard let scheme = request.url.split(separator: ":", maxSplits: 1).first?.lowercased(),
       request.allowedSchemes.contains(scheme), request.url.contains("://")
     else {
@@ -90,7 +108,7 @@ final class CurlTransfer: HTTPBodySource, @unchecked Sendable {  // mutable stat
         .invalidURL,
         "unsupported URL \"\(request.url.prefix(200))\" (allowed: \(request.allowedSchemes.joined(separator: ", ")))")
     }
-    guard let easy = curl_easy_init(), let multi = curl_multi_init() else {
+    guard let easy = api.pointer.pointee.easy_init(), let multi = api.pointer.pointee.multi_init() else {
       throw HTTPError(.other, "libcurl could not start a transfer")
     }
     self.easy = easy
@@ -102,44 +120,48 @@ final class CurlTransfer: HTTPBodySource, @unchecked Sendable {  // mutable stat
   }
 
   deinit {
-    curl_multi_cleanup(multi)
-    curl_easy_cleanup(easy)
-    curl_slist_free_all(headerList)
+    _ = api.pointee.multi_cleanup(multi)
+    api.pointee.easy_cleanup(easy)
+    api.pointee.slist_free_all(headerList)
     errorBuffer.deallocate()
+  }
+
+  private func describe(_ code: CURLcode) -> String {
+    api.pointee.easy_strerror(code).map { String(cString: $0) } ?? "curl error \(code.rawValue)"
   }
 
   private func configure() throws {
     func check(_ rc: CURLcode, _ what: String) throws {
       guard rc == CURLE_OK else {
-        throw HTTPError(.other, "curl option \(what): \(String(cString: curl_easy_strerror(rc)))")
+        throw HTTPError(.other, "curl option \(what): \(describe(rc))")
       }
     }
     let me = Unmanaged.passUnretained(self).toOpaque()
-    try check(ccurl_setopt_string(easy, CURLOPT_URL, request.url), "URL")
-    try check(ccurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1), "NOSIGNAL")
-    try check(ccurl_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer), "ERRORBUFFER")
+    try check(ccurl_setopt_string(api, easy, CURLOPT_URL, request.url), "URL")
+    try check(ccurl_setopt_long(api, easy, CURLOPT_NOSIGNAL, 1), "NOSIGNAL")
+    try check(ccurl_setopt_pointer(api, easy, CURLOPT_ERRORBUFFER, errorBuffer), "ERRORBUFFER")
     try check(
-      ccurl_setopt_string(easy, CURLOPT_PROTOCOLS_STR, request.allowedSchemes.joined(separator: ",")), "PROTOCOLS")
+      ccurl_setopt_string(api, easy, CURLOPT_PROTOCOLS_STR, request.allowedSchemes.joined(separator: ",")), "PROTOCOLS")
     try check(
-      ccurl_setopt_string(easy, CURLOPT_REDIR_PROTOCOLS_STR, request.allowedSchemes.joined(separator: ",")),
+      ccurl_setopt_string(api, easy, CURLOPT_REDIR_PROTOCOLS_STR, request.allowedSchemes.joined(separator: ",")),
       "REDIR_PROTOCOLS")
-    try check(ccurl_setopt_string(easy, CURLOPT_USERAGENT, "minions/0.1"), "USERAGENT")
+    try check(ccurl_setopt_string(api, easy, CURLOPT_USERAGENT, "minions/0.1"), "USERAGENT")
     let method = request.method.uppercased()
     switch method {
     case "GET": break
-    case "HEAD": try check(ccurl_setopt_long(easy, CURLOPT_NOBODY, 1), "NOBODY")
-    default: try check(ccurl_setopt_string(easy, CURLOPT_CUSTOMREQUEST, method), "CUSTOMREQUEST")
+    case "HEAD": try check(ccurl_setopt_long(api, easy, CURLOPT_NOBODY, 1), "NOBODY")
+    default: try check(ccurl_setopt_string(api, easy, CURLOPT_CUSTOMREQUEST, method), "CUSTOMREQUEST")
     }
     if let body = request.body {
-      try check(ccurl_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)), "POSTFIELDSIZE")
+      try check(ccurl_setopt_off_t(api, easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)), "POSTFIELDSIZE")
       try body.withUnsafeBytes { buf in
         // COPYPOSTFIELDS copies: the body need not outlive this call.
         try check(
           ccurl_setopt_pointer(
-            easy, CURLOPT_COPYPOSTFIELDS,
+            api, easy, CURLOPT_COPYPOSTFIELDS,
             UnsafeMutableRawPointer(mutating: buf.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!)), "COPYPOSTFIELDS")
       }
-      if method == "GET" { try check(ccurl_setopt_string(easy, CURLOPT_CUSTOMREQUEST, "GET"), "CUSTOMREQUEST") }
+      if method == "GET" { try check(ccurl_setopt_string(api, easy, CURLOPT_CUSTOMREQUEST, "GET"), "CUSTOMREQUEST") }
     }
     var list: UnsafeMutablePointer<curl_slist>? = nil
     for (name, value) in request.headers {
@@ -148,48 +170,49 @@ final class CurlTransfer: HTTPBodySource, @unchecked Sendable {  // mutable stat
       else {
         throw HTTPError(.invalidURL, "header \(name.prefix(40)) contains a line break")
       }
-      list = curl_slist_append(list, "\(name): \(value)")
+      list = api.pointee.slist_append(list, "\(name): \(value)")
     }
-    list = curl_slist_append(list, "Expect:")  // never wait for "100 Continue"
+    list = api.pointee.slist_append(list, "Expect:")  // never wait for "100 Continue"
     headerList = list
-    try check(ccurl_setopt_slist(easy, CURLOPT_HTTPHEADER, list), "HTTPHEADER")
-    try check(ccurl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeout * 1000)), "CONNECTTIMEOUT")
+    try check(ccurl_setopt_slist(api, easy, CURLOPT_HTTPHEADER, list), "HTTPHEADER")
+    try check(
+      ccurl_setopt_long(api, easy, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeout * 1000)), "CONNECTTIMEOUT")
     if let total = request.totalTimeout {
-      try check(ccurl_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(total * 1000)), "TIMEOUT")
+      try check(ccurl_setopt_long(api, easy, CURLOPT_TIMEOUT_MS, Int(total * 1000)), "TIMEOUT")
     }
     if request.maxRedirects > 0 {
-      try check(ccurl_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 1), "FOLLOWLOCATION")
-      try check(ccurl_setopt_long(easy, CURLOPT_MAXREDIRS, request.maxRedirects), "MAXREDIRS")
+      try check(ccurl_setopt_long(api, easy, CURLOPT_FOLLOWLOCATION, 1), "FOLLOWLOCATION")
+      try check(ccurl_setopt_long(api, easy, CURLOPT_MAXREDIRS, request.maxRedirects), "MAXREDIRS")
     }
     try check(
-      ccurl_setopt_write_callback(easy) { data, size, count, user in
+      ccurl_setopt_write_callback(api, easy) { data, size, count, user in
         let transfer = Unmanaged<CurlTransfer>.fromOpaque(user!).takeUnretainedValue()
         return transfer.received(UnsafeRawBufferPointer(start: data, count: size * count))
       }, "WRITEFUNCTION")
-    try check(ccurl_setopt_pointer(easy, CURLOPT_WRITEDATA, me), "WRITEDATA")
+    try check(ccurl_setopt_pointer(api, easy, CURLOPT_WRITEDATA, me), "WRITEDATA")
     try check(
-      ccurl_setopt_header_callback(easy) { data, size, count, user in
+      ccurl_setopt_header_callback(api, easy) { data, size, count, user in
         let transfer = Unmanaged<CurlTransfer>.fromOpaque(user!).takeUnretainedValue()
         transfer.headerLine(UnsafeRawBufferPointer(start: data, count: size * count))
         return size * count
       }, "HEADERFUNCTION")
-    try check(ccurl_setopt_pointer(easy, CURLOPT_HEADERDATA, me), "HEADERDATA")
-    try check(ccurl_setopt_long(easy, CURLOPT_NOPROGRESS, 0), "NOPROGRESS")
+    try check(ccurl_setopt_pointer(api, easy, CURLOPT_HEADERDATA, me), "HEADERDATA")
+    try check(ccurl_setopt_long(api, easy, CURLOPT_NOPROGRESS, 0), "NOPROGRESS")
     try check(
-      ccurl_setopt_xferinfo_callback(easy) { user, _, _, _, _ in
+      ccurl_setopt_xferinfo_callback(api, easy) { user, _, _, _, _ in
         Unmanaged<CurlTransfer>.fromOpaque(user!).takeUnretainedValue().cancelled.isSet ? 1 : 0
       }, "XFERINFOFUNCTION")
-    try check(ccurl_setopt_pointer(easy, CURLOPT_XFERINFODATA, me), "XFERINFODATA")
+    try check(ccurl_setopt_pointer(api, easy, CURLOPT_XFERINFODATA, me), "XFERINFODATA")
     if request.addressPolicy != nil {
       try check(
-        ccurl_setopt_opensocket_callback(easy) { user, purpose, address in
+        ccurl_setopt_opensocket_callback(api, easy) { user, purpose, address in
           let transfer = Unmanaged<CurlTransfer>.fromOpaque(user!).takeUnretainedValue()
           return transfer.openSocket(purpose: purpose, address: address!)
         }, "OPENSOCKETFUNCTION")
-      try check(ccurl_setopt_pointer(easy, CURLOPT_OPENSOCKETDATA, me), "OPENSOCKETDATA")
+      try check(ccurl_setopt_pointer(api, easy, CURLOPT_OPENSOCKETDATA, me), "OPENSOCKETDATA")
       // A fresh connection for every hop, so every address is seen by the policy.
-      try check(ccurl_setopt_long(easy, CURLOPT_FORBID_REUSE, 1), "FORBID_REUSE")
-      try check(ccurl_setopt_long(easy, CURLOPT_FRESH_CONNECT, 1), "FRESH_CONNECT")
+      try check(ccurl_setopt_long(api, easy, CURLOPT_FORBID_REUSE, 1), "FORBID_REUSE")
+      try check(ccurl_setopt_long(api, easy, CURLOPT_FRESH_CONNECT, 1), "FRESH_CONNECT")
     }
   }
 
@@ -224,7 +247,7 @@ final class CurlTransfer: HTTPBodySource, @unchecked Sendable {  // mutable stat
 
   private func deliverHead() {
     var ip: UnsafeMutablePointer<CChar>? = nil
-    _ = ccurl_getinfo_string(easy, CURLINFO_PRIMARY_IP, &ip)
+    _ = ccurl_getinfo_string(api, easy, CURLINFO_PRIMARY_IP, &ip)
     let remote = ip.map { String(cString: $0) }
     let h = ResponseHead(status: pendingStatus, headers: HTTPHeaders(pendingHeaders), remoteAddress: remote)
     lock.lock()
@@ -288,17 +311,17 @@ final class CurlTransfer: HTTPBodySource, @unchecked Sendable {  // mutable stat
   // MARK: The loop (transfer thread)
 
   func run() {
-    curl_multi_add_handle(multi, easy)
+    _ = api.pointee.multi_add_handle(multi, easy)
     var result = CURLE_OK
     loop: while true {
       var running: Int32 = 0
-      let mc = curl_multi_perform(multi, &running)
+      let mc = api.pointee.multi_perform(multi, &running)
       if mc != CURLM_OK {
         result = CURLE_FAILED_INIT
         break
       }
       var remaining: Int32 = 0
-      while let msg = curl_multi_info_read(multi, &remaining) {
+      while let msg = api.pointee.multi_info_read(multi, &remaining) {
         if msg.pointee.msg == CURLMSG_DONE {
           result = msg.pointee.data.result
           break loop
@@ -317,9 +340,9 @@ final class CurlTransfer: HTTPBodySource, @unchecked Sendable {  // mutable stat
         result = CURLE_OPERATION_TIMEDOUT
         break
       }
-      curl_multi_poll(multi, nil, 0, 200, nil)
+      _ = api.pointee.multi_poll(multi, nil, 0, 200, nil)
     }
-    curl_multi_remove_handle(multi, easy)
+    _ = api.pointee.multi_remove_handle(multi, easy)
     finish(result)
   }
 
@@ -327,7 +350,7 @@ final class CurlTransfer: HTTPBodySource, @unchecked Sendable {  // mutable stat
     var error: HTTPError? = nil
     if code != CURLE_OK {
       let detail =
-        String(cString: errorBuffer).isEmpty ? String(cString: curl_easy_strerror(code)) : String(cString: errorBuffer)
+        String(cString: errorBuffer).isEmpty ? describe(code) : String(cString: errorBuffer)
       if cancelled.isSet {
         error = HTTPError(.cancelled, "cancelled")
       } else if idleExpired {
@@ -396,15 +419,22 @@ final class CurlTransfer: HTTPBodySource, @unchecked Sendable {  // mutable stat
     }
   }
 
+  /// Everything received since the last call, as one chunk (or waits for the next bytes).
   func next() async throws -> [UInt8]? {
     try await withCheckedThrowingContinuation { continuation in
       lock.lock()
       if !chunks.isEmpty {
-        let chunk = chunks.removeFirst()
-        bufferedBytes -= chunk.count
-        lock.broadcast()  // the transfer may be waiting for room
+        var all = chunks[0]
+        if chunks.count > 1 {
+          all.reserveCapacity(bufferedBytes)
+          for c in chunks.dropFirst() { all += c }
+        }
+        chunks.removeAll(keepingCapacity: true)
+        let wasFull = bufferedBytes > Self.maxBufferedBytes
+        bufferedBytes = 0
+        if wasFull { lock.broadcast() }  // the transfer is waiting for room
         lock.unlock()
-        continuation.resume(returning: chunk)
+        continuation.resume(returning: all)
       } else if finished {
         let error = finalError
         lock.unlock()
@@ -421,7 +451,7 @@ final class CurlTransfer: HTTPBodySource, @unchecked Sendable {  // mutable stat
     lock.lock()
     lock.broadcast()
     lock.unlock()
-    curl_multi_wakeup(multi)
+    _ = api.pointee.multi_wakeup(multi)
   }
 }
 

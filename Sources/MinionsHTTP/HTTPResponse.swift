@@ -67,19 +67,22 @@ public struct LineSequence: AsyncSequence, Sendable {
     let response: HTTPResponse
     var splitter = LineSplitter()
     var pending: [String] = []
+    var next = 0
     var finished = false
 
     public mutating func next() async throws -> String? {
-      while pending.isEmpty {
+      while next == pending.count {
         if finished { return nil }
+        next = 0
         if let chunk = try await response.nextChunk() {
           pending = splitter.feed(chunk)
         } else {
           finished = true
-          if let last = splitter.finish() { pending = [last] }
+          pending = splitter.finish().map { [$0] } ?? []
         }
       }
-      return pending.removeFirst()
+      defer { next += 1 }
+      return pending[next]
     }
   }
 

@@ -72,6 +72,13 @@ public final class ClientSession: JSONRPCConnectionHandler {
     await connection.notify(method, params)
   }
 
+  /// Sends an encoded notification of `method` unless the client opted out of it.
+  public func notify(method: String, encoded body: [UInt8]) async {
+    let optedOut = state.withLock { $0.capabilities.optOutNotifications?.contains(method) ?? false }
+    if optedOut { return }
+    await connection.notify(encoded: body)
+  }
+
   /// Sends a notification that a newer one with the same key may replace (metrics).
   public func notifyLatest(key: String, _ method: String, _ params: JSONValue?) {
     let optedOut = state.withLock { $0.capabilities.optOutNotifications?.contains(method) ?? false }

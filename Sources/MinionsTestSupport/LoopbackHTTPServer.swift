@@ -28,6 +28,9 @@ public struct ScriptedResponse: Sendable {
     case pause(Double)
     /// Closes the connection abruptly (a stream cut mid-way).
     case hangUp
+    /// Bytes made at the moment they are sent, until the generator returns nil (benchmarks stamp the
+    /// send time into them).
+    case generate(@Sendable () -> [UInt8]?)
   }
 
   public var status: Int
@@ -158,6 +161,11 @@ public final class LoopbackHTTPServer: Sendable {
         while MonotonicClock.nanoseconds() < deadline {
           var pfd = pollfd(fd: client, events: Int16(POLLIN) | 0x2000, revents: 0)
           if poll(&pfd, 1, 10) > 0 && pfd.revents & (0x2000 | Int16(POLLHUP | POLLERR)) != 0 { return }
+        }
+      case .generate(let next):
+        while let b = next() {
+          let framed = response.chunked ? Array("\(String(b.count, radix: 16))\r\n".utf8) + b + [13, 10] : b
+          if !send(client, framed) { return }
         }
       case .hangUp:
         var lingerOff = linger(l_onoff: 1, l_linger: 0)

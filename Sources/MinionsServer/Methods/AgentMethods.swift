@@ -36,9 +36,7 @@ enum AgentMethods {
       let request = ChatService.Request(
         message: p.message, agent: agent, model: model, sessionID: p.sessionId,
         temperature: p.temperature)
-      let writer = TurnUpdateWriter(
-        session: call.session, sessionID: p.sessionId ?? "", turnID: "",
-        coalesceMs: call.session.capabilities.tokenCoalesceMs ?? 0)
+      let writer = TurnUpdateWriter(session: call.session, coalesceMs: call.session.capabilities.tokenCoalesceMs ?? 0)
       let outcome = try await call.engine.chat.chat(request, identity: identity) { event in await writer.send(event) }
       await writer.finish()
       return AgentChatResult(outcome)
