@@ -48,6 +48,15 @@ final class OutgoingQueue: @unchecked Sendable {  // all mutable state is guarde
   /// writes them in batches (one system call for many), while an isolated reply is written at once.
   private var lastDirectWrite: UInt64 = 0
   private static let directWriteSpacing: UInt64 = 20_000  // ns: replies closer than this are a burst
+  /// In a burst, the writer lets small batches gather for up to this long (ns) before writing, so that
+  /// a stream of tokens costs one wake-up and one `write` per batch rather than per message.
+  private static let gatherWindow: UInt64 = 100_000
+  /// A batch this large is written at once, without waiting out the window.
+  private static let gatherBytes = 16 << 10
+  /// The writer sleeps with nothing to do: the next message must wake it.
+  private var writerIdle = false
+  /// When the oldest message now queued was enqueued.
+  private var oldestQueuedAt: UInt64 = 0
   /// A non-blocking descriptor for the same peer, used to write directly from the sending thread when
   /// the queue is idle (saving a thread wake-up per reply); -1 when the output cannot offer one.
   private var directFD: Int32
@@ -107,9 +116,11 @@ final class OutgoingQueue: @unchecked Sendable {  // all mutable state is guarde
   /// Enqueues `body` (an encoded JSON text) now if there is room; otherwise returns false.
   private func tryEnqueueLocked(_ body: [UInt8]) -> Bool {
     guard waiters.isEmpty, queuedBytes == 0 || queuedBytes + body.count <= maxQueuedBytes else { return false }
+    if head == entries.count { oldestQueuedAt = MonotonicClock.nanoseconds() }
     entries.append(.message(body))
     queuedBytes += body.count
-    lock.signal()
+    // A writer gathering a batch is not woken for each message: only when the batch is full.
+    if writerIdle || queuedBytes >= Self.gatherBytes { lock.signal() }
     return true
   }
 
@@ -278,8 +289,20 @@ final class OutgoingQueue: @unchecked Sendable {  // all mutable state is guarde
     batch.reserveCapacity(64 << 10)
     lock.lock()
     while true {
-      while !failed && (writing || (head == entries.count && waiters.isEmpty && !closing)) { lock.wait() }
+      while !failed && (writing || (head == entries.count && waiters.isEmpty && !closing)) {
+        writerIdle = true
+        lock.wait()
+        writerIdle = false
+      }
       if failed { break }
+      // Let a burst's small messages gather (bounded by the window since the oldest was queued).
+      if directFD >= 0 && !closing && waiters.isEmpty && head < entries.count && queuedBytes < Self.gatherBytes {
+        let age = MonotonicClock.nanoseconds() &- oldestQueuedAt
+        if age < Self.gatherWindow {
+          _ = lock.wait(seconds: Double(Self.gatherWindow - age) / 1e9)
+          continue
+        }
+      }
       if head == entries.count {
         admitWaitersLocked()
         if head == entries.count {

@@ -33,7 +33,8 @@ func note(_ text: String) { FileHandle.standardError.write((text + "\n").data(us
 let suites: [(String, @Sendable () async throws -> [BenchRow])] = [
   ("rpc", { try RPCBenchmarks.run(enginePath: enginePath, pyglsPython: peerPython) }),
   ("security", { try await SecurityBenchmarks.run(peerPython: peerPython) }),
-  ("models", { try await ModelBenchmarks.run(enginePath: enginePath) }),
+  ("models", { try ModelBenchmarks.relay(enginePath: enginePath) }),
+  ("select", { try await ModelBenchmarks.selection() }),
 ]
 var rows: [BenchRow] = []
 let started = MonotonicClock.nanoseconds()

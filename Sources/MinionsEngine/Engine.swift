@@ -108,7 +108,8 @@ public final class Engine: Sendable {
     }
     authenticator.pruneRevocations()
 
-    http = CurlHTTPClient(logger: logger.with(label: "http"))
+    http = CurlHTTPClient(
+      logger: logger.with(label: "http"), proxies: ProxyConfiguration(environment: configuration.environment))
     do {
       models = try ModelRegistry(database: database, environment: configuration.environment, clock: clock)
       modelStats = try ModelStats(database: database, clock: clock)

@@ -8,18 +8,20 @@ import Synchronization
 
 /// HTTP over libcurl. Each transfer runs on a thread of its own (curl blocks) in a one-handle multi
 /// loop, so cancelling wakes it at once (`curl_multi_wakeup`) instead of waiting for curl's next
-/// progress tick. Proxies come from the usual environment variables (`https_proxy`, `HTTPS_PROXY`,
-/// `http_proxy`, `no_proxy`, …), which libcurl reads itself; TLS is curl's.
+/// progress tick. Proxies come from the configuration given (see `ProxyConfiguration`), never from
+/// curl's own reading of the process environment; TLS is curl's.
 public final class CurlHTTPClient: HTTPTransport {
   private let logger: Logger
+  private let proxies: ProxyConfiguration
 
-  public init(logger: Logger) {
+  public init(logger: Logger, proxies: ProxyConfiguration = .none) {
     self.logger = logger
+    self.proxies = proxies
   }
 
   public func start(_ request: HTTPRequest) async throws -> HTTPResponse {
     let api = try Curl.api()
-    let transfer = try CurlTransfer(request: request, api: api, logger: logger)
+    let transfer = try CurlTransfer(request: request, api: api, proxies: proxies, logger: logger)
     spawnThread(name: "curl") { transfer.run() }
     let head = try await withTaskCancellationHandler {
       try await transfer.awaitHead()
@@ -73,6 +75,7 @@ final class CurlTransfer: HTTPBodySource, @unchecked Sendable {  // mutable stat
   private let multi: UnsafeMutableRawPointer
   private var headerList: UnsafeMutablePointer<curl_slist>?
   private let request: HTTPRequest
+  private let proxies: ProxyConfiguration
   private let logger: Logger
   private let api: UnsafePointer<ccurl_api>
   private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
@@ -99,7 +102,7 @@ final class CurlTransfer: HTTPBodySource, @unchecked Sendable {  // mutable stat
 
   private static let maxBufferedBytes = 1 << 20
 
-  init(request: HTTPRequest, api: CurlAPI, logger: Logger) throws {
+  init(request: HTTPRequest, api: CurlAPI, proxies: ProxyConfiguration, logger: Logger) throws {
     self.api = api.pointer
     guard let scheme = request.url.split(separator: ":", maxSplits: 1).first?.lowercased(),
       request.allowedSchemes.contains(scheme), request.url.contains("://")
@@ -114,6 +117,7 @@ final class CurlTransfer: HTTPBodySource, @unchecked Sendable {  // mutable stat
     self.easy = easy
     self.multi = multi
     self.request = request
+    self.proxies = proxies
     self.logger = logger
     errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     try configure()
@@ -146,6 +150,13 @@ final class CurlTransfer: HTTPBodySource, @unchecked Sendable {  // mutable stat
       ccurl_setopt_string(api, easy, CURLOPT_REDIR_PROTOCOLS_STR, request.allowedSchemes.joined(separator: ",")),
       "REDIR_PROTOCOLS")
     try check(ccurl_setopt_string(api, easy, CURLOPT_USERAGENT, "minions/0.1"), "USERAGENT")
+    // An empty proxy turns off curl's own reading of the environment. Requests under an address
+    // policy never use a proxy: the policy must see the addresses actually reached.
+    let proxy = request.addressPolicy == nil ? proxies.proxy(for: request.url) : nil
+    try check(ccurl_setopt_string(api, easy, CURLOPT_PROXY, proxy ?? ""), "PROXY")
+    if proxy != nil, let noProxy = proxies.noProxy {
+      try check(ccurl_setopt_string(api, easy, CURLOPT_NOPROXY, noProxy), "NOPROXY")
+    }
     let method = request.method.uppercased()
     switch method {
     case "GET": break

@@ -127,6 +127,53 @@ import Testing
     #expect(noFollow.status == 302 && noFollow.headers["location"] == target.baseURL + "/next")
   }
 
+  @Test func proxiesAreReadTheWayCurlReadsThem() {
+    let env = [
+      "HTTP_PROXY": "http://ignored:1", "HTTPS_PROXY": "http://secure:2", "all_proxy": "http://all:3",
+      "NO_PROXY": "localhost,.internal",
+    ]
+    let p = ProxyConfiguration(environment: env)
+    #expect(p.http == "http://all:3")  // upper-case HTTP_PROXY is ignored, as curl does ("httpoxy")
+    #expect(p.https == "http://secure:2" && p.noProxy == "localhost,.internal")
+    #expect(p.proxy(for: "HTTPS://api.example/v1") == "http://secure:2")
+    #expect(p.proxy(for: "http://api.example/v1") == "http://all:3")
+    let lower = ProxyConfiguration(environment: ["http_proxy": " http://lower:4 ", "https_proxy": ""])
+    #expect(lower.http == "http://lower:4" && lower.https == nil)
+    #expect(ProxyConfiguration(environment: [:]) == .none)
+  }
+
+  @Test func requestsGoThroughTheConfiguredProxyUnlessExempt() async throws {
+    let proxy = try LoopbackHTTPServer { req in .body(200, "via proxy \(req.path)") }
+    let target = try LoopbackHTTPServer { _ in .body(200, "direct") }
+    let proxied = CurlHTTPClient(
+      logger: .disabled, proxies: ProxyConfiguration(http: proxy.baseURL, https: nil, noProxy: "localhost"))
+    // A host that only the proxy could resolve: curl hands the whole URL to the proxy.
+    let (response, body) = try await proxied.send(HTTPRequest(url: "http://provider.invalid/v1/models"))
+    #expect(response.status == 200)
+    #expect(String(decoding: body, as: UTF8.self) == "via proxy http://provider.invalid/v1/models")
+    #expect(proxy.requests.first?.header("host") == "provider.invalid")
+    // no_proxy exempts hosts.
+    let exempt = CurlHTTPClient(
+      logger: .disabled, proxies: ProxyConfiguration(http: proxy.baseURL, https: nil, noProxy: "127.0.0.1"))
+    let (_, direct) = try await exempt.send(HTTPRequest(url: target.baseURL + "/x"))
+    #expect(String(decoding: direct, as: UTF8.self) == "direct")
+    // A request under an address policy connects itself, so the policy sees the real address.
+    let seen = AddressLog()
+    let guarded = HTTPRequest(
+      url: target.baseURL + "/y",
+      addressPolicy: { host, port in
+        seen.add("\(host):\(port)")
+        return true
+      })
+    let (_, guardedBody) = try await proxied.send(guarded)
+    #expect(String(decoding: guardedBody, as: UTF8.self) == "direct")
+    #expect(seen.entries == ["127.0.0.1:\(target.port)"])
+    #expect(proxy.requests.count == 1)
+    // No configuration: curl does not fall back to reading the process environment.
+    let (_, plain) = try await client.send(HTTPRequest(url: target.baseURL + "/z"))
+    #expect(String(decoding: plain, as: UTF8.self) == "direct")
+  }
+
   @Test func otherSchemesAreRefused() async throws {
     for url in ["file:///etc/passwd", "ftp://127.0.0.1/", "gopher://x", "no-scheme"] {
       await #expect { try await client.start(HTTPRequest(url: url)) } throws: {

@@ -119,7 +119,29 @@ import Testing
     #expect(try e.selector.select(SelectionCriteria(strategy: .fastest)).model.name == "fast-cheap")
   }
 
-  @Test func selectingAmongTwoHundredModelsIsQuick() async throws {
+  @Test func equalScoresRankByNameAndTheRankingFeedsFailover() async throws {
+    let e = try await makeTestEngine()
+    for name in ["twin-b", "twin-a", "twin-c"] {
+      try await e.models.register(
+        ModelConfig(name: name, provider: .openai, capabilities: [.textGeneration], baseURL: "http://127.0.0.1:1/v1"))
+    }
+    let r = try e.selector.select(SelectionCriteria(strategy: .balanced, exclude: ["local"]))
+    #expect(r.candidates.map(\.model) == ["twin-a", "twin-b", "twin-c", "local"])
+    #expect(r.ranked.map(\.name) == ["twin-a", "twin-b", "twin-c"])
+    #expect(r.model.name == "twin-a")
+  }
+
+  @Test func taskWordingIsMatchedWithoutRegardToCase() async throws {
+    let e = try await fixture()
+    let shouted = try e.selector.select(SelectionCriteria(task: "FIX THIS PYTHON BUG", strategy: .balanced))
+    #expect(shouted.reasons.contains { $0.hasPrefix("the task looks like it needs code_generation") })
+    let vision = try e.selector.select(SelectionCriteria(task: "Describe this Screenshot", strategy: .balanced))
+    #expect(vision.reasons.contains { $0.hasPrefix("the task looks like it needs vision") })
+    let plain = try e.selector.select(SelectionCriteria(task: "hello there", strategy: .balanced))
+    #expect(!plain.reasons.contains { $0.hasPrefix("the task looks like") })
+  }
+
+  @Test func selectionAmongTwoHundredModelsRanksThemAll() async throws {
     let e = try await makeTestEngine()
     for i in 0..<200 {
       try await e.models.register(
@@ -129,7 +151,12 @@ import Testing
     }
     #expect(e.models.all.count == 201)
     // Two free models (m0 and local): the better prior breaks the tie.
-    #expect(try e.selector.select(SelectionCriteria(strategy: .cheapest)).model.name == "m0")
+    let r = try e.selector.select(SelectionCriteria(strategy: .cheapest))
+    #expect(r.model.name == "m0")
+    #expect(r.ranked.count == 201 && r.candidates.count == 201)
+    let scores = r.candidates.compactMap(\.score)
+    #expect(scores == scores.sorted(by: >))
+    #expect(r.ranked.map(\.name) == r.candidates.map(\.model))
   }
 }
 

@@ -14,7 +14,43 @@ public final class ModelRegistry: Sendable {
   private let database: Database
   private let environment: [String: String]
   private let clock: EngineClock
-  private let models = Mutex<[String: ModelConfig]>([:])
+  private let models = Mutex<Table>(Table())
+  /// True when OPENAI_BASE_URL points OpenAI models at a compatible server (which may need no key).
+  private let openAIBaseURLSet: Bool
+
+  /// The models by name, and the same sorted by name (rebuilt on change, so that selection, which
+  /// runs far more often than registration, never sorts).
+  struct Table {
+    private(set) var byName: [String: ModelConfig] = [:]
+    private(set) var sorted: [ModelConfig] = []
+    /// `sorted`'s selection profiles, position for position.
+    private(set) var profiles: [SelectionProfile] = []
+
+    init(_ byName: [String: ModelConfig] = [:]) {
+      self.byName = byName
+      reindex()
+    }
+
+    private mutating func reindex() {
+      sorted = byName.values.sorted { $0.name < $1.name }
+      profiles = sorted.map(SelectionProfile.init)
+    }
+
+    subscript(name: String) -> ModelConfig? {
+      get { byName[name] }
+      set {
+        byName[name] = newValue
+        reindex()
+      }
+    }
+
+    @discardableResult
+    mutating func removeValue(forKey name: String) -> ModelConfig? {
+      guard let old = byName.removeValue(forKey: name) else { return nil }
+      reindex()
+      return old
+    }
+  }
   /// When Ollama last answered a refresh (nil: never), and the last refresh failure.
   private let ollamaStatus = Mutex<(reachable: Bool?, error: String?)>((nil, nil))
 
@@ -22,6 +58,7 @@ public final class ModelRegistry: Sendable {
     self.database = database
     self.environment = environment
     self.clock = clock
+    openAIBaseURLSet = !(environment["OPENAI_BASE_URL"] ?? "").isEmpty
     var all: [String: ModelConfig] = [:]
     for m in BuiltinModels.cloud where Self.keyPresent(m, environment) { all[m.name] = m }
     let rows = try database.sync { c in try c.query("SELECT config FROM models") }
@@ -32,7 +69,7 @@ public final class ModelRegistry: Sendable {
       all[config.name] = config
     }
     all[BuiltinModels.local.name] = BuiltinModels.local
-    models.withLock { $0 = all }
+    models.withLock { $0 = Table(all) }
   }
 
   static func keyPresent(_ m: ModelConfig, _ env: [String: String]) -> Bool {
@@ -41,7 +78,12 @@ public final class ModelRegistry: Sendable {
   }
 
   /// Every model, by name.
-  public var all: [ModelConfig] { models.withLock { $0.values.sorted { $0.name < $1.name } } }
+  public var all: [ModelConfig] { models.withLock { $0.sorted } }
+
+  /// Every model by name with its selection profile, from one moment.
+  func selectionView() -> (models: [ModelConfig], profiles: [SelectionProfile]) {
+    models.withLock { ($0.sorted, $0.profiles) }
+  }
 
   public func get(_ name: String) -> ModelConfig? { models.withLock { $0[name] } }
 
@@ -53,7 +95,7 @@ public final class ModelRegistry: Sendable {
       guard let path = m.script, access(path, R_OK) == 0 else { return "its script file cannot be read" }
       return nil
     case .openai:
-      if m.baseURL != nil || environment["OPENAI_BASE_URL"] != nil { return nil }  // compatible servers may need no key
+      if m.baseURL != nil || openAIBaseURLSet { return nil }  // compatible servers may need no key
       return Self.keyPresent(m, environment) ? nil : "no API key: set \(m.apiKeyEnv ?? "OPENAI_API_KEY")"
     case .anthropic:
       return Self.keyPresent(m, environment) ? nil : "no API key: set \(m.apiKeyEnv ?? "ANTHROPIC_API_KEY")"
@@ -159,7 +201,7 @@ public final class ModelRegistry: Sendable {
     do {
       let found = try await discover()
       ollamaStatus.withLock { $0 = (true, nil) }
-      let before = models.withLock { $0.values.filter { $0.source == .discovered }.map(\.name) }
+      let before = models.withLock { $0.sorted.filter { $0.source == .discovered }.map(\.name) }
       for m in found {
         let existing = get(m.name)
         if existing?.source == .registered { continue }  // an explicit registration wins

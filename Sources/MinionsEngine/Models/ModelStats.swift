@@ -93,6 +93,8 @@ public final class ModelStats: Sendable {
   private let database: Database
   private let clock: EngineClock
   private let perModel = Mutex<[String: PerModel]>([:])
+  /// Every model's latest snapshot, kept apart so that selection takes the whole table in one copy.
+  private let snapshotTable = Mutex<[String: ModelStatsSnapshot]>([:])
 
   init(database: Database, clock: EngineClock) throws {
     self.database = database
@@ -122,11 +124,15 @@ public final class ModelStats: Sendable {
       loaded[model] = p
     }
     perModel.withLock { $0 = loaded }
+    snapshotTable.withLock { $0 = loaded.mapValues(\.snapshot) }
   }
 
   public func snapshot(_ model: String) -> ModelStatsSnapshot {
-    perModel.withLock { $0[model]?.snapshot } ?? .empty
+    snapshotTable.withLock { $0[model] } ?? .empty
   }
+
+  /// Every measured model's snapshot (models never tried are absent).
+  public func snapshots() -> [String: ModelStatsSnapshot] { snapshotTable.withLock { $0 } }
 
   /// True once the model has been tried at least once.
   public func hasSamples(_ model: String) -> Bool { perModel.withLock { ($0[model]?.recent.isEmpty ?? true) == false } }
@@ -145,6 +151,8 @@ public final class ModelStats: Sendable {
         if p.recent.count > Self.window { p.recent.removeFirst(p.recent.count - Self.window) }
         p.snapshot = Self.compute(p, now: now)
         all[r.model] = p
+        let snapshot = p.snapshot
+        snapshotTable.withLock { $0[r.model] = snapshot }
       }
     }
     let values: [SQLValue] = [
@@ -200,6 +208,18 @@ public final class ModelHealth: Sendable {
   private let states = Mutex<[String: State]>([:])
 
   init(clock: EngineClock) { self.clock = clock }
+
+  /// The models cooling down now, with when each cooldown ends (ms since the epoch).
+  public func activeCooldowns() -> [String: Int64] {
+    let now = clock.now().millisecondsSinceEpoch
+    return states.withLock { s in
+      var active: [String: Int64] = [:]
+      for (model, state) in s {
+        if let until = state.cooldownUntil, until > now { active[model] = until }
+      }
+      return active
+    }
+  }
 
   /// When the model's cooldown ends, if it is cooling down now.
   public func cooldownUntil(_ model: String) -> Timestamp? {

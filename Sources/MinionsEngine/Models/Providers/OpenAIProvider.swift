@@ -15,7 +15,8 @@ struct OpenAIProvider: ModelProvider {
   }
 
   func complete(_ request: ModelRequest, model: ModelConfig, emit: (ModelEvent) async throws -> Void) async throws {
-    let base = model.baseURL ?? environment["OPENAI_BASE_URL"] ?? "https://api.openai.com/v1"
+    let base =
+      model.baseURL ?? environment["OPENAI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://api.openai.com/v1"
     let keyName = model.apiKeyEnv ?? "OPENAI_API_KEY"
     var headers: [(name: String, value: String)] = [("Accept", "text/event-stream")]
     if let key = environment[keyName], !key.isEmpty { headers.append(("Authorization", "Bearer \(key)")) }
