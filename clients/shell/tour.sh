@@ -8,13 +8,17 @@ say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 
 say "Minions $($BIN version)"
 say "A session over stdio (client lines start with ->, engine lines with <-):"
-requests='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"clientInfo":{"name":"tour"}}}
+requests='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"clientInfo":{"name":"tour"},"capabilities":{"tokenCoalesceMs":50}}}
 {"jsonrpc":"2.0","id":2,"method":"auth/whoami"}
-{"jsonrpc":"2.0","id":3,"method":"no/such/method"}
-{"jsonrpc":"2.0","id":4,"method":"shutdown"}
+{"jsonrpc":"2.0","id":3,"method":"models/select","params":{"task":"write a python function","strategy":"balanced"}}
+{"jsonrpc":"2.0","id":4,"method":"agent/chat","params":{"message":"Hello! What can you do?"}}
+{"jsonrpc":"2.0","id":5,"method":"no/such/method"}
+{"jsonrpc":"2.0","id":6,"method":"shutdown"}
 {"jsonrpc":"2.0","method":"exit"}'
-printf '%s\n' "$requests" | sed 's/^/-> /'
-printf '%s\n' "$requests" | MINIONS_LOG=warning "$BIN" serve | sed 's/^/<- /'
+# Long lines are cut at 200 characters here; the engine sends them whole.
+short() { awk -v p="$1" '{ if (length($0) > 200) print p substr($0, 1, 200) "…"; else print p $0 }'; }
+printf '%s\n' "$requests" | short '-> '
+printf '%s\n' "$requests" | MINIONS_LOG=warning "$BIN" serve | short '<- '
 
 say "Connect an editor or a script:"
 cat <<TEXT
