@@ -57,6 +57,10 @@ let package = Package(
     .testTarget(
       name: "MinionsEngineTests", dependencies: ["MinionsEngine", "MinionsStore", "MinionsCore", "MinionsTestSupport"]),
     .testTarget(
+      name: "MinionsToolsTests",
+      dependencies: ["MinionsEngine", "MinionsStore", "MinionsHTTP", "MinionsCore", "MinionsTestSupport"],
+      exclude: ["Fixtures"]),
+    .testTarget(
       name: "MinionsServerTests",
       dependencies: [
         "MinionsServer", "MinionsEngine", "JSONRPCTransport", "JSONRPC", "MinionsCore", "MinionsTestSupport",
