@@ -14,12 +14,15 @@ public struct EngineConfiguration: Sendable {
   public var localModelTokenDelay: Double
   /// Seconds a provider's stream may stay silent before it is abandoned (Ollama gets longer to load).
   public var providerIdleTimeout: Double
+  /// Tools an embedding program adds beside the built-ins (Swift tools of its own; tests use it too).
+  public var additionalTools: [any Tool]
 
   public init(
     dataDirectory: String, workspace: String, environment: [String: String],
     routerOptions: ModelRouter.Options = .init(), localModelTokenDelay: Double = 0.012,
-    providerIdleTimeout: Double = 120
+    providerIdleTimeout: Double = 120, additionalTools: [any Tool] = []
   ) {
+    self.additionalTools = additionalTools
     self.providerIdleTimeout = providerIdleTimeout
     self.dataDirectory = dataDirectory
     self.workspace = workspace
@@ -50,7 +53,10 @@ public final class Engine: Sendable {
   public let modelStats: ModelStats
   public let modelHealth: ModelHealth
   public let router: ModelRouter
-  public let chat: ChatService
+  public let agents: AgentCatalog
+  public let sessions: SessionStore
+  public let tools: ToolRegistry
+  public let runner: AgentRunner
   let ollama: OllamaProvider
 
   public enum StartupError: Error, CustomStringConvertible {
@@ -130,7 +136,27 @@ public final class Engine: Sendable {
     router = ModelRouter(
       registry: models, stats: modelStats, health: modelHealth, providers: providers,
       options: configuration.routerOptions, clock: clock, logger: logger.with(label: "models"))
-    chat = ChatService(router: router, clock: clock)
+    do {
+      agents = try AgentCatalog(database: database, clock: clock)
+      tools = ToolRegistry(builtins: Self.builtinTools(configuration), stats: try ToolStats(database: database), clock: clock)
+    } catch {
+      throw StartupError.database("cannot load the agents and tools: \(error)")
+    }
+    sessions = SessionStore(database: database, clock: clock)
+    runner = AgentRunner(
+      agents: agents, sessions: sessions, tools: tools, router: router, models: models, audit: audit, clock: clock,
+      logger: logger.with(label: "agents"))
+  }
+
+  /// The tools that ship with the engine.
+  static func builtinTools(_ configuration: EngineConfiguration) -> [any Tool] {
+    configuration.additionalTools
+  }
+
+  /// The approval gate for turns without a client to ask: `tools.approvalPolicy`.
+  public var policyApprovals: PolicyApprovalGate {
+    let settings = self.settings
+    return PolicyApprovalGate { settings.string("tools.approvalPolicy") == "allow" }
   }
 
   /// The model selector (for `models/select`).

@@ -40,6 +40,8 @@ public final class MinionsServer: Sendable {
     SettingsMethods.register(in: &table)
     ModelMethods.register(in: &table)
     AgentMethods.register(in: &table)
+    SessionMethods.register(in: &table)
+    ToolMethods.register(in: &table)
     return table
   }()
 
@@ -111,7 +113,7 @@ public final class MinionsServer: Sendable {
           s.lifecycle = .initializing
           return .runExclusively
         }
-        if request.method == "rpc.discover" { return .run }
+        if request.method == "rpc.discover" || request.method == "ping" { return .run }
         return .reject(.serverNotInitialized)
       case .initialized:
         switch request.method {

@@ -30,4 +30,6 @@ public enum MinionsVersion {
   public static let current = "0.1.0"
   /// The Minions protocol version.
   public static let protocolVersion = 1
+  /// The MCP protocol versions answered when an MCP host initializes, oldest first.
+  public static let mcpVersions = ["2024-11-05", "2025-03-26", "2025-06-18"]
 }

@@ -6,14 +6,14 @@ import MinionsEngine
 /// retries, an offline model that does not pause between words, and a short provider idle limit.
 public func makeTestEngine(
   clock: EngineClock = EngineClock(), environment: [String: String] = [:], dataDirectory: String? = nil,
-  workspace: String? = nil, providerIdleTimeout: Double = 2
+  workspace: String? = nil, providerIdleTimeout: Double = 2, tools: [any Tool] = []
 ) async throws -> Engine {
   let directory = try dataDirectory ?? temporaryDirectory(prefix: "minions-test")
   let engine = try Engine(
     configuration: EngineConfiguration(
       dataDirectory: directory, workspace: workspace ?? directory, environment: environment,
       routerOptions: .init(maxRetries: 2, baseDelay: 0.01, maxDelay: 0.05, retryAfterCap: 5), localModelTokenDelay: 0,
-      providerIdleTimeout: providerIdleTimeout),
+      providerIdleTimeout: providerIdleTimeout, additionalTools: tools),
     logger: .disabled, clock: clock)
   _ = try await engine.settings.update(
     scope: .system, userID: 0, values: ["security.passwordHashCost": 10], now: clock.now())

@@ -96,5 +96,77 @@ enum Schema {
       CREATE INDEX model_calls_model ON model_calls(model, id);
       CREATE INDEX model_calls_at ON model_calls(at);
       """),
+    Migration(
+      3, "agents, sessions and tools",
+      """
+      CREATE TABLE agents (
+        name TEXT PRIMARY KEY COLLATE NOCASE,
+        config TEXT NOT NULL,
+        created_by TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        title TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        message_count INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX sessions_user ON sessions(user_id, updated_at DESC, id DESC);
+      CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        turn_id TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant', 'tool')),
+        agent TEXT,
+        content TEXT NOT NULL,
+        tool_calls TEXT,
+        tool_call_id TEXT,
+        tool_name TEXT,
+        is_error INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX messages_session ON messages(session_id, id);
+      CREATE VIRTUAL TABLE messages_fts USING fts5(
+        content, content = 'messages', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2'
+      );
+      CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+      END;
+      CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+      END;
+      CREATE TABLE session_approvals (
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        tool TEXT NOT NULL,
+        decision TEXT NOT NULL CHECK (decision IN ('allow', 'reject')),
+        decided_by TEXT,
+        decided_at INTEGER NOT NULL,
+        PRIMARY KEY (session_id, tool)
+      ) WITHOUT ROWID;
+      CREATE TABLE tools (
+        name TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('command', 'mcp')),
+        config TEXT NOT NULL,
+        created_by TEXT,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE tool_calls (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        tool TEXT NOT NULL,
+        username TEXT,
+        session_id TEXT,
+        agent TEXT,
+        duration_ms REAL NOT NULL,
+        is_error INTEGER NOT NULL,
+        approval TEXT
+      );
+      CREATE INDEX tool_calls_tool ON tool_calls(tool, id);
+      CREATE INDEX tool_calls_at ON tool_calls(at);
+      """),
   ]
 }

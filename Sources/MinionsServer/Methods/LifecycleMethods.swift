@@ -30,6 +30,11 @@ enum LifecycleMethods {
     }
 
     table.register(
+      "ping", summary: "Answers {} at once (MCP hosts use it to check the server is alive).",
+      access: .open, params: NoParams.self, result: EmptyResult.self
+    ) { _, _ in EmptyResult() }
+
+    table.register(
       "rpc.discover", summary: "Returns the OpenRPC document describing every method.",
       access: .open, params: NoParams.self, result: JSONValue.self
     ) { _, call in call.server.openRPCDocument }
@@ -75,12 +80,19 @@ enum LifecycleMethods {
     call.logger.info(
       "connection \(call.request.connection.number) initialized by \(client) as \(user?.username ?? "(unauthenticated)")"
     )
+    var version = ProtocolVersion.minions(MinionsVersion.protocolVersion)
+    var tools: MCPToolsCapability?
+    if case .mcp(let asked)? = params.protocolVersion {
+      // MCP: echo the client's version when we speak it, else offer the newest we do.
+      version = .mcp(MinionsVersion.mcpVersions.contains(asked) ? asked : MinionsVersion.mcpVersions.last!)
+      tools = MCPToolsCapability(listChanged: false)
+    }
     return InitializeResult(
-      protocolVersion: MinionsVersion.protocolVersion,
+      protocolVersion: version,
       serverInfo: ServerInfo(name: "minions", version: MinionsVersion.current),
       capabilities: ServerCapabilities(
         methods: call.server.methods.methodNames,
-        notifications: call.server.methods.serverNotificationNames),
+        notifications: call.server.methods.serverNotificationNames, tools: tools),
       user: user.map(UserInfo.init))
   }
 }

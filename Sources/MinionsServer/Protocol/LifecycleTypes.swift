@@ -124,6 +124,20 @@ public struct ServerCapabilities: Codable, Sendable {
   public var methods: [String]
   /// Every notification the server may send.
   public var notifications: [String]
+  /// For MCP clients only: MCP's tools capability (absent otherwise).
+  public var tools: MCPToolsCapability?
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(methods, forKey: .methods)
+    try c.encode(notifications, forKey: .notifications)
+    if let tools { try c.encode(tools, forKey: .tools) }
+  }
+}
+
+/// MCP's `capabilities.tools`.
+public struct MCPToolsCapability: Codable, Sendable {
+  public var listChanged: Bool
 }
 
 /// The user a connection acts as, as `initialize`, `auth/login` and `auth/whoami` show it.
@@ -142,7 +156,8 @@ public struct UserInfo: Codable, Sendable, Equatable {
 }
 
 public struct InitializeResult: Codable, Sendable {
-  public var protocolVersion: Int
+  /// 1; for an MCP client, the MCP version both sides speak.
+  public var protocolVersion: ProtocolVersion
   public var serverInfo: ServerInfo
   public var capabilities: ServerCapabilities
   /// The authenticated user, or null (TCP before login).
