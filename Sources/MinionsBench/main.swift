@@ -35,6 +35,7 @@ let suites: [(String, @Sendable () async throws -> [BenchRow])] = [
   ("security", { try await SecurityBenchmarks.run(peerPython: peerPython) }),
   ("models", { try ModelBenchmarks.relay(enginePath: enginePath) }),
   ("select", { try await ModelBenchmarks.selection() }),
+  ("agents", { try await AgentBenchmarks.run() }),
 ]
 var rows: [BenchRow] = []
 let started = MonotonicClock.nanoseconds()

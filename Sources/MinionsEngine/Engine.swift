@@ -138,7 +138,8 @@ public final class Engine: Sendable {
       options: configuration.routerOptions, clock: clock, logger: logger.with(label: "models"))
     do {
       agents = try AgentCatalog(database: database, clock: clock)
-      tools = ToolRegistry(builtins: Self.builtinTools(configuration), stats: try ToolStats(database: database), clock: clock)
+      tools = ToolRegistry(
+        builtins: Self.builtinTools(configuration), stats: try ToolStats(database: database), clock: clock)
     } catch {
       throw StartupError.database("cannot load the agents and tools: \(error)")
     }

@@ -1,57 +1,9 @@
 import MinionsCore
-@testable import MinionsEngine
 import MinionsTestSupport
 import Synchronization
 import Testing
 
-/// A tool for turn tests: reads answer at once (optionally after a pause, counting how many run at
-/// the same time); writes need approval and are recorded; `wait` runs until cancelled.
-final class NotebookTool: Tool {
-  let definition: ToolDefinition
-  let written = Mutex<[String]>([])
-  let inFlight = Mutex((now: 0, most: 0))
-  let sawCancellation = AtomicFlag()
-  let pause: Double
-
-  init(pause: Double = 0) {
-    self.pause = pause
-    definition = ToolDefinition(
-      name: "notebook", description: "Reads and writes notes.", category: "custom",
-      inputSchema: [
-        "type": "object",
-        "properties": [
-          "operation": ["type": "string", "enum": ["read", "write", "wait"]], "text": ["type": "string"],
-        ],
-        "required": ["operation"], "additionalProperties": false,
-      ], requiresApproval: true, timeoutMs: 60_000)
-  }
-
-  func needsApproval(_ arguments: JSONValue) -> Bool { arguments["operation"] == "write" }
-
-  func run(_ arguments: JSONValue, context: ToolContext) async throws -> ToolOutput {
-    switch arguments["operation"]?.stringValue {
-    case "write":
-      written.withLock { $0.append(arguments["text"]?.stringValue ?? "") }
-      return .success("written")
-    case "wait":
-      do {
-        try await Task.sleep(nanoseconds: 60_000_000_000)
-      } catch {
-        sawCancellation.set()
-        throw error
-      }
-      return .success("waited")
-    default:
-      inFlight.withLock {
-        $0.now += 1
-        $0.most = max($0.most, $0.now)
-      }
-      if pause > 0 { try? await Task.sleep(nanoseconds: UInt64(pause * 1e9)) }
-      inFlight.withLock { $0.now -= 1 }
-      return .success("note: \(arguments["text"]?.stringValue ?? "empty")")
-    }
-  }
-}
+@testable import MinionsEngine
 
 /// Answers approvals from a list, counting the questions; `.cancelled` entries wait until cancelled.
 final class ScriptedGate: ApprovalGate {
@@ -322,7 +274,9 @@ final class EventCollector: Sendable {
     var history: [StoredMessage] = []
     for i in 0..<20 {
       let turn = "t\(i)"
-      history.append(StoredMessage(role: .user, content: "question \(i) " + String(repeating: "x", count: 200), turnID: turn, createdAt: .now()))
+      history.append(
+        StoredMessage(
+          role: .user, content: "question \(i) " + String(repeating: "x", count: 200), turnID: turn, createdAt: .now()))
       history.append(StoredMessage(role: .assistant, content: "answer \(i)", turnID: turn, createdAt: .now()))
     }
     let messages = e.runner.contextMessages(agent: agent, history: history, message: "newest", model: "tiny")

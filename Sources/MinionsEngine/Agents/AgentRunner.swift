@@ -146,7 +146,7 @@ public final class AgentRunner: Sendable {
         sessionID: turn.sessionID, turnID: turn.turnID, agent: agent.name, model: p.model ?? turn.model ?? "",
         content: p.content, stopReason: stop, toolCalls: p.toolCalls, promptTokens: p.promptTokens,
         completionTokens: p.completionTokens, usageEstimated: p.estimated, ttftMs: p.ttftMs,
-        totalMs: MonotonicClock.milliseconds(since: started), cached: false)
+        totalMs: MonotonicClock.milliseconds(since: started), modelMs: p.modelMs, cached: false)
     }
 
     do {
@@ -205,7 +205,8 @@ public final class AgentRunner: Sendable {
     }
     var system = agent.systemPrompt
     if dropped > 0 {
-      system += "\n\n(\(dropped) earlier message\(dropped == 1 ? " was" : "s were") left out to fit the model's context.)"
+      system +=
+        "\n\n(\(dropped) earlier message\(dropped == 1 ? " was" : "s were") left out to fit the model's context.)"
     }
     return [.system(system)] + turns.flatMap { $0 } + [.user(message)]
   }
@@ -266,7 +267,7 @@ public final class AgentRunner: Sendable {
       modelName = result.model.name  // the rest of the turn stays on the model that answered
       progress.addUsage(
         prompt: result.promptTokens, completion: result.completionTokens, estimated: result.usageEstimated,
-        model: isTop ? result.model.name : nil)
+        model: isTop ? result.model.name : nil, modelMs: result.totalMs)
       let calls = result.toolCalls
       if calls.isEmpty || step == turn.maxSteps {
         // A last step that still asks for tools ends the turn without running them (and the stored
@@ -297,7 +298,9 @@ public final class AgentRunner: Sendable {
       for (call, output) in zip(calls, outputs) {
         var text = output.text
         if text.count > Self.maxToolOutputForModel {
-          text = String(text.prefix(Self.maxToolOutputForModel)) + "\n[output cut at \(Self.maxToolOutputForModel) characters]"
+          text =
+            String(text.prefix(Self.maxToolOutputForModel))
+            + "\n[output cut at \(Self.maxToolOutputForModel) characters]"
         }
         messages.append(
           ChatMessage(role: .tool, content: text, toolCallID: call.id, toolName: call.name, isError: output.isError))
@@ -530,6 +533,7 @@ final class TurnProgress: Sendable {
     var promptTokens = 0
     var completionTokens = 0
     var estimated = false
+    var modelMs = 0.0
     var model: String?
     var committed: [StoredMessage] = []
     var pending: StoredMessage?
@@ -556,8 +560,9 @@ final class TurnProgress: Sendable {
     }
   }
 
-  func addUsage(prompt: Int, completion: Int, estimated: Bool, model: String? = nil) {
+  func addUsage(prompt: Int, completion: Int, estimated: Bool, model: String? = nil, modelMs: Double = 0) {
     state.withLock {
+      $0.modelMs += modelMs
       $0.promptTokens += prompt
       $0.completionTokens += completion
       $0.estimated = $0.estimated || estimated
@@ -589,7 +594,8 @@ final class TurnProgress: Sendable {
     state.withLock { s in
       guard includingPending, !s.stepText.isEmpty else { return s.committed }
       var text =
-        s.pending ?? StoredMessage(role: .assistant, content: "", agent: agent, turnID: turnID, createdAt: Timestamp.now())
+        s.pending
+        ?? StoredMessage(role: .assistant, content: "", agent: agent, turnID: turnID, createdAt: Timestamp.now())
       text.content = s.stepText
       text.toolCalls = []
       return s.committed + [text]

@@ -49,5 +49,7 @@ public struct TurnOutcome: Sendable {
   public var usageEstimated: Bool
   public var ttftMs: Double?
   public var totalMs: Double
+  /// Of `totalMs`, the time spent waiting on model calls (the rest is the engine and the tools).
+  public var modelMs: Double
   public var cached: Bool
 }

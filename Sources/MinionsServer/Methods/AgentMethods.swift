@@ -54,7 +54,8 @@ enum AgentMethods {
     ) { p, call in
       let identity = try call.requireIdentity()
       _ = try await call.engine.sessions.require(p.sessionId, userID: identity.userID ?? -1)
-      return AgentCancelResult(cancelled: call.engine.runner.cancel(sessionID: p.sessionId, userID: identity.userID ?? -1))
+      return AgentCancelResult(
+        cancelled: call.engine.runner.cancel(sessionID: p.sessionId, userID: identity.userID ?? -1))
     }
 
     table.registerServerNotification(

@@ -148,6 +148,8 @@ public struct UsageRecord: Codable, Sendable {
 public struct TimingRecord: Codable, Sendable {
   public var ttftMs: Double?
   public var totalMs: Double
+  /// Of totalMs, the time spent in model calls (the rest is the engine and the tools).
+  public var modelMs: Double
 }
 
 public struct AgentChatResult: Codable, Sendable {
@@ -175,7 +177,7 @@ public struct AgentChatResult: Codable, Sendable {
     usage = UsageRecord(
       promptTokens: o.promptTokens, completionTokens: o.completionTokens,
       totalTokens: o.promptTokens + o.completionTokens, estimated: o.usageEstimated)
-    timing = TimingRecord(ttftMs: o.ttftMs.map(round1), totalMs: round1(o.totalMs))
+    timing = TimingRecord(ttftMs: o.ttftMs.map(round1), totalMs: round1(o.totalMs), modelMs: round1(o.modelMs))
     cached = o.cached
   }
 }
