@@ -165,6 +165,13 @@ public final class JSONRPCConnection: Sendable {
     spawnThread(name: "rpc-r\(number)") { [self] in readLoop() }
   }
 
+  /// Fixes the framing of what this side sends, for a connection that speaks first (a client);
+  /// otherwise it follows the peer's first message.
+  public func useFraming(_ f: Framing) {
+    outgoing.setFraming(f)
+    framingValue.store(f == .lsp ? 1 : 2, ordering: .releasing)
+  }
+
   /// The framing the client chose (nil until its first byte arrived).
   public var framing: Framing? {
     switch framingValue.load(ordering: .acquiring) {

@@ -10,6 +10,7 @@ let usage = """
 
   commands:
     serve              run the engine over stdio (default for editors) or TCP (--listen)
+    chat [MESSAGE]     talk to an agent from the terminal (spawns the engine, or --connect to a server)
     users              add, list, unlock users and set passwords (works on the data directory)
     protocol openrpc   print the OpenRPC description of every method
     version            print the version
@@ -30,6 +31,8 @@ func runCommand(_ all: [String]) throws -> Int32 {
     return try ServeCommand.run(arguments)
   case "users":
     return try UsersCommand.run(arguments)
+  case "chat":
+    return try ChatCommand.run(arguments)
   case "version", "--version":
     guard arguments.isEmpty || arguments == ["--help"] else {
       throw UsageError(message: "unexpected argument '\(arguments[0])'", usage: "usage: minions version")
