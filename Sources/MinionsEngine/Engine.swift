@@ -56,6 +56,7 @@ public final class Engine: Sendable {
   public let agents: AgentCatalog
   public let sessions: SessionStore
   public let tools: ToolRegistry
+  public let customTools: CustomTools
   public let runner: AgentRunner
   let ollama: OllamaProvider
 
@@ -143,6 +144,10 @@ public final class Engine: Sendable {
     } catch {
       throw StartupError.database("cannot load the agents and tools: \(error)")
     }
+    customTools = CustomTools(
+      database: database, registry: tools, workspace: configuration.workspace,
+      environment: configuration.environment, clock: clock, logger: logger.with(label: "tools"),
+      mcpOptions: MCPClient.Options(clientVersion: MinionsBuild.version))
     sessions = SessionStore(database: database, clock: clock)
     runner = AgentRunner(
       agents: agents, sessions: sessions, tools: tools, router: router, models: models, audit: audit, clock: clock,
@@ -171,6 +176,15 @@ public final class Engine: Sendable {
 
   /// Starts background work that does not need to finish before the first request.
   public func warmUp() { hasher.warmUp() }
+
+  /// Loads the custom tools in the background (MCP servers take a moment to start).
+  public func startTools() {
+    let custom = customTools
+    Task { await custom.startPersisted() }
+  }
+
+  /// Stops the MCP servers (call before `close()`).
+  public func stopTools() async { await customTools.stopAll() }
 
   /// Waits for queued writes and closes the database.
   public func close() { database.close() }

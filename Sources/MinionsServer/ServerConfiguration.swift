@@ -27,7 +27,7 @@ public struct ServerConfiguration: Sendable {
 
 public enum MinionsVersion {
   /// The engine's version, as `minions version` and `initialize` report it.
-  public static let current = "0.1.0"
+  public static let current = MinionsBuild.version
   /// The Minions protocol version.
   public static let protocolVersion = 1
   /// The MCP protocol versions answered when an MCP host initializes, oldest first.

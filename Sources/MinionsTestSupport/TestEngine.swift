@@ -17,6 +17,7 @@ public func makeTestEngine(
     logger: .disabled, clock: clock)
   _ = try await engine.settings.update(
     scope: .system, userID: 0, values: ["security.passwordHashCost": 10], now: clock.now())
+  await engine.customTools.startPersisted()
   return engine
 }
 

@@ -74,9 +74,19 @@ enum ServeCommand {
       printError("minions: \(error)")
       return 1
     }
-    defer { engine.close() }
+    defer {
+      // MCP servers get their stdin closed and time to exit; the database closes last.
+      let stopped = OneShotEvent()
+      Task {
+        await engine.stopTools()
+        stopped.signal()
+      }
+      _ = stopped.wait(timeout: 10)
+      engine.close()
+    }
     // Logins can only happen on TCP or with --require-auth: only then prepare for them.
     if !listenAddresses.isEmpty || a.has("--require-auth") { engine.warmUp() }
+    engine.startTools()
     let server = MinionsServer(configuration: configuration, engine: engine, logger: logger)
     let done = OneShotEvent()
     let exitCode = Mutex<Int32>(0)
