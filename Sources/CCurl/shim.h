@@ -25,6 +25,13 @@ typedef struct ccurl_api {
   CURLMsg *(*multi_info_read)(CURLM *, int *);
   struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
   void (*slist_free_all)(struct curl_slist *);
+  /* The URL API: the same parser curl connects with, for checking hosts and resolving redirects. */
+  CURLU *(*url)(void);
+  void (*url_cleanup)(CURLU *);
+  CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
+  CURLUcode (*url_get)(const CURLU *, CURLUPart, char **, unsigned int);
+  const char *(*url_strerror)(CURLUcode);
+  void (*free)(void *);
 } ccurl_api;
 
 /* Loads libcurl into `api`; returns 1, or 0 with a message in `error`. Call once (the Swift side locks). */
@@ -53,6 +60,12 @@ static inline int ccurl_load(ccurl_api *api, char *error, size_t error_size) {
   CCURL_SYM(multi_info_read, "curl_multi_info_read")
   CCURL_SYM(slist_append, "curl_slist_append")
   CCURL_SYM(slist_free_all, "curl_slist_free_all")
+  CCURL_SYM(url, "curl_url")
+  CCURL_SYM(url_cleanup, "curl_url_cleanup")
+  CCURL_SYM(url_set, "curl_url_set")
+  CCURL_SYM(url_get, "curl_url_get")
+  CCURL_SYM(url_strerror, "curl_url_strerror")
+  CCURL_SYM(free, "curl_free")
 #undef CCURL_SYM
   return api->global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 1 : (snprintf(error, error_size, "curl_global_init failed"), 0);
 }

@@ -305,13 +305,15 @@ final class CurlTransfer: HTTPBodySource, @unchecked Sendable {  // mutable stat
 
   private func openSocket(purpose: curlsocktype, address: UnsafeMutablePointer<curl_sockaddr>) -> curl_socket_t {
     let a = address.pointee
-    var host = ""
-    var port = 0
-    withUnsafePointer(to: a.addr) { raw in
-      raw.withMemoryRebound(to: sockaddr_storage.self, capacity: 1) { storage in
-        (host, port) = SocketAddress.describe(storage)
-      }
+    // The address is read where curl put it, `addrlen` bytes long: the `struct sockaddr` field of
+    // curl_sockaddr is only the start of it, and a copy of the struct would cut an IPv6 address short.
+    var storage = sockaddr_storage()
+    let offset = MemoryLayout<curl_sockaddr>.offset(of: \curl_sockaddr.addr)!
+    let length = min(Int(a.addrlen), MemoryLayout<sockaddr_storage>.size)
+    withUnsafeMutableBytes(of: &storage) { buffer in
+      buffer.copyMemory(from: UnsafeRawBufferPointer(start: UnsafeRawPointer(address) + offset, count: length))
     }
+    let (host, port) = SocketAddress.describe(&storage)
     if let policy = request.addressPolicy, !policy(host, port) {
       refusedAddress = "\(host):\(port)"
       return CURL_SOCKET_BAD

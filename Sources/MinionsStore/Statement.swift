@@ -72,21 +72,7 @@ public final class Statement {
     }
   }
 
-  func column(_ i: Int32) -> SQLValue {
-    switch sqlite3_column_type(handle, i) {
-    case SQLITE_INTEGER: return .int(sqlite3_column_int64(handle, i))
-    case SQLITE_FLOAT: return .double(sqlite3_column_double(handle, i))
-    case SQLITE_TEXT:
-      let n = Int(sqlite3_column_bytes(handle, i))
-      guard let p = sqlite3_column_text(handle, i) else { return .text("") }
-      return .text(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
-    case SQLITE_BLOB:
-      let n = Int(sqlite3_column_bytes(handle, i))
-      guard n > 0, let p = sqlite3_column_blob(handle, i) else { return .blob([]) }
-      return .blob(Array(UnsafeRawBufferPointer(start: p, count: n)))
-    default: return .null
-    }
-  }
+  func column(_ i: Int32) -> SQLValue { SQLValue(column: i, of: handle) }
 
   func currentRow() -> Row {
     let n = sqlite3_column_count(handle)
