@@ -139,8 +139,15 @@ public final class Engine: Sendable {
       options: configuration.routerOptions, clock: clock, logger: logger.with(label: "models"))
     do {
       agents = try AgentCatalog(database: database, clock: clock)
+      let builtins: [any Tool] = [
+        FileTool(workspace: configuration.workspace),
+        DatabaseTool(
+          workspace: configuration.workspace,
+          protectedPaths: [configuration.dataDirectory + "/minions.sqlite3"]),
+        HTTPTool(transport: http, allowHosts: { settings.strings("tools.http.allowHosts") }),
+      ]
       tools = ToolRegistry(
-        builtins: Self.builtinTools(configuration), stats: try ToolStats(database: database), clock: clock)
+        builtins: builtins + configuration.additionalTools, stats: try ToolStats(database: database), clock: clock)
     } catch {
       throw StartupError.database("cannot load the agents and tools: \(error)")
     }
@@ -152,11 +159,6 @@ public final class Engine: Sendable {
     runner = AgentRunner(
       agents: agents, sessions: sessions, tools: tools, router: router, models: models, audit: audit, clock: clock,
       logger: logger.with(label: "agents"))
-  }
-
-  /// The tools that ship with the engine.
-  static func builtinTools(_ configuration: EngineConfiguration) -> [any Tool] {
-    configuration.additionalTools
   }
 
   /// The approval gate for turns without a client to ask: `tools.approvalPolicy`.

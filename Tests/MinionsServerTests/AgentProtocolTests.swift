@@ -40,7 +40,7 @@ import Testing
 
   @Test func anApprovalRoundTripRunsTheCallAndEveryUpdatePrecedesTheReply() async throws {
     let tool = NotebookTool()
-    var h = try await harness(Self.writeScript, tool: tool, capabilities: ["tokenCoalesceMs": 0, "approvals": true])
+    let h = try await harness(Self.writeScript, tool: tool, capabilities: ["tokenCoalesceMs": 0, "approvals": true])
     send(h, id: 1, "agent/chat", ["message": "write x", "agent": "writer"])
     let ask = try #require(await h.client.reader.first { $0["method"] == "approval/request" })
     let p = try #require(ask["params"])
@@ -80,7 +80,7 @@ import Testing
   ])
   func aRejectedOrCancelledApprovalRunsNothing(_ answer: JSONValue, _ reason: String) async throws {
     let tool = NotebookTool()
-    var h = try await harness(Self.writeScript, tool: tool, capabilities: ["approvals": true])
+    let h = try await harness(Self.writeScript, tool: tool, capabilities: ["approvals": true])
     send(h, id: 1, "agent/chat", ["message": "write x", "agent": "writer"])
     let ask = try #require(await h.client.reader.first { $0["method"] == "approval/request" })
     h.client.sendLine(JSONWriter.string(["jsonrpc": "2.0", "id": ask["id"]!, "result": answer]))
@@ -93,7 +93,7 @@ import Testing
 
   @Test func anErrorAnswerToTheApprovalRequestRunsNothing() async throws {
     let tool = NotebookTool()
-    var h = try await harness(Self.writeScript, tool: tool, capabilities: ["approvals": true])
+    let h = try await harness(Self.writeScript, tool: tool, capabilities: ["approvals": true])
     send(h, id: 1, "agent/chat", ["message": "write x", "agent": "writer"])
     let ask = try #require(await h.client.reader.first { $0["method"] == "approval/request" })
     h.client.sendLine(
@@ -108,7 +108,7 @@ import Testing
     let script =
       #"{"turns": [{"match": "^write x$", "events": [{"text": "Writing. "}, {"toolCall": {"tool": "notebook", "arguments": {"operation": "write", "text": "x"}}}]},"#
       + String(Self.writeScript.dropFirst(#"{"turns": ["#.count))
-    var h = try await harness(script, tool: tool, capabilities: ["approvals": true])
+    let h = try await harness(script, tool: tool, capabilities: ["approvals": true])
     send(h, id: 1, "agent/chat", ["message": "write x", "agent": "writer"])
     let ask = try #require(await h.client.reader.first { $0["method"] == "approval/request" })
     h.notify("$/cancelRequest", ["id": 1])
