@@ -65,6 +65,7 @@ let package = Package(
       dependencies: [
         "MinionsServer", "MinionsEngine", "JSONRPCTransport", "JSONRPC", "MinionsCore", "MinionsTestSupport",
       ]),
-    .testTarget(name: "EndToEndTests", dependencies: ["JSONRPC", "MinionsCore", "MinionsTestSupport"]),
+    .testTarget(
+      name: "EndToEndTests", dependencies: ["JSONRPC", "MinionsCore", "MinionsTestSupport"], exclude: ["Fixtures"]),
   ]
 )

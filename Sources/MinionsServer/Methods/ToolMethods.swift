@@ -40,6 +40,68 @@ enum ToolMethods {
     ) { p, call in
       try await execute(p.name, arguments: p.arguments, timeoutMs: nil, call: call)
     }
+
+    registerCustom(in: &table)
+  }
+
+  static func registerCustom(in table: inout MethodTable) {
+    table.register(
+      "tools/register",
+      summary: "Adds a command tool, or every tool of an MCP server (named SERVER.TOOL); persisted.",
+      description:
+        "A command tool runs its argv in the workspace per call: JSON arguments on stdin, the result from stdout. "
+        + "An MCP server is started now and must list its tools (else -32602 naming mcpServer.command).",
+      access: .permission(.toolsManage), errors: [.alreadyExists], params: ToolRegisterParams.self,
+      result: ToolRegisterResult.self
+    ) { p, call in
+      let identity = try call.requireIdentity()
+      let definitions: [ToolDefinition]
+      if let server = p.mcpServer {
+        if p.name != nil || p.command != nil {
+          throw ResponseError.invalidParams(field: "mcpServer", "give either mcpServer or a command tool, not both")
+        }
+        definitions = try await call.engine.customTools.register(
+          MCPServerConfig(name: server.name, command: server.command, env: server.env), by: identity.username)
+      } else {
+        guard let name = p.name else {
+          throw ResponseError.invalidParams(field: "name", "a command tool needs a name (or give mcpServer)")
+        }
+        guard let command = p.command else {
+          throw ResponseError.invalidParams(field: "command", "a command tool needs its argv (or give mcpServer)")
+        }
+        guard let schema = p.inputSchema else {
+          throw ResponseError.invalidParams(field: "inputSchema", "a command tool needs the JSON Schema of its arguments")
+        }
+        if let t = p.timeoutMs, !(1...600_000).contains(t) {
+          throw ResponseError.invalidParams(field: "timeoutMs", "must be between 1 and 600000")
+        }
+        definitions = try await call.engine.customTools.register(
+          CommandToolConfig(
+            name: name, description: p.description ?? "", category: p.category, inputSchema: schema,
+            command: command, requiresApproval: p.requiresApproval, timeoutMs: p.timeoutMs),
+          by: identity.username)
+      }
+      call.engine.audit.record(
+        username: identity.username, action: "tool.register", target: p.mcpServer?.name ?? p.name, outcome: .ok,
+        details: ["tools": .array(definitions.map { .string($0.name) })])
+      let names = Set(definitions.map(\.name))
+      return ToolRegisterResult(
+        tools: call.engine.tools.list().filter { names.contains($0.definition.name) }.map(ToolRecord.init))
+    }
+
+    table.register(
+      "tools/unregister",
+      summary: "Removes a command tool, or an MCP server (by its name) with all its tools.",
+      access: .permission(.toolsManage), errors: [.notFound], params: ToolNameParams.self,
+      result: ToolUnregisterResult.self
+    ) { p, call in
+      let identity = try call.requireIdentity()
+      let removed = try await call.engine.customTools.unregister(p.name)
+      call.engine.audit.record(
+        username: identity.username, action: "tool.unregister", target: p.name, outcome: .ok,
+        details: ["tools": .array(removed.map(JSONValue.string))])
+      return ToolUnregisterResult(removed: removed)
+    }
   }
 
   static func execute(_ name: String, arguments: JSONValue?, timeoutMs: Int?, call: CallContext) async throws
