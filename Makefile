@@ -14,9 +14,10 @@ DEB_PACKAGES = libsqlite3-dev libcurl4-openssl-dev libssl-dev libcrypt-dev pytho
 
 .PHONY: run test test-python bench bench-peers serve clean deps build build-release
 
-## run: install what is missing, build, and run the engine's main job on its embedded defaults
+## run: install what is missing, build, and run the engine's main job on its embedded defaults: a chat
+## with the agents on a terminal (`minions chat`), or a scripted tour of the protocol when none is attached
 run: deps build-release
-	@sh clients/shell/tour.sh $(BIN_RELEASE)
+	@if [ -t 0 ] && [ -t 1 ]; then $(BIN_RELEASE) chat; else sh clients/shell/tour.sh $(BIN_RELEASE); fi
 
 TEST_VENV = .build/test-venv
 # What the interop and protocol tests drive the engine with (from PyPI); mcp-server-time is the

@@ -14,7 +14,10 @@ import Testing
     let data = try temporaryDirectory(prefix: "minions-mcp-data")
     let run = try await runProgram(
       python,
-      [repositoryRootPath + "/Tests/EndToEndTests/Fixtures/mcp_sdk_client.py", EngineProcess.binaryPath, workspace, data],
+      [
+        repositoryRootPath + "/Tests/EndToEndTests/Fixtures/mcp_sdk_client.py", EngineProcess.binaryPath, workspace,
+        data,
+      ],
       environment: ["PATH": "/usr/bin:/bin", "HOME": data])
     #expect(run.status == 0, "\(run.errors)")
     let result = try JSONParser.parse(run.output.trimmed())

@@ -24,7 +24,9 @@ import Testing
     let tool = try #require(r["result"]?["tools"]?[0])
     #expect(tool["name"] == "shout" && tool["category"] == "custom" && tool["requiresApproval"] == true)
     let ran = await h.call("tools/execute", ["tool": "shout", "arguments": ["mode": "text"]])
-    #expect(ran["result"]?["content"]?[0]?["text"] == "plain text, not JSON\n" || ran["result"]?["content"]?[0]?["text"] == "plain text, not JSON")
+    #expect(
+      ran["result"]?["content"]?[0]?["text"] == "plain text, not JSON\n"
+        || ran["result"]?["content"]?[0]?["text"] == "plain text, not JSON")
     let failed = await h.call("tools/execute", ["tool": "shout", "arguments": ["mode": "fail"]])
     #expect(failed["result"]?["isError"] == true)
     #expect(failed["result"]?["content"]?[0]?["text"]?.stringValue?.contains("something went wrong") == true)
@@ -70,12 +72,17 @@ import Testing
         + #"{"events": [{"toolCall": {"tool": "fixture.echo", "arguments": {"text": "hi"}}}]}]}"#)
     _ = await h.call(
       "models/register",
-      ["name": "scripted", "provider": "script", "capabilities": ["text_generation", "tool_use"], "script": .string(script)])
+      [
+        "name": "scripted", "provider": "script", "capabilities": ["text_generation", "tool_use"],
+        "script": .string(script),
+      ])
     let agent = await h.call(
       "agents/create", ["name": "echoer", "systemPrompt": "Echo.", "tools": ["fixture.echo"], "model": "scripted"])
     #expect(agent["result"] != nil, "\(agent)")
     let chat = await h.call("agent/chat", ["message": "please echo", "agent": "echoer"])
-    #expect(chat["result"]?["toolCalls"]?[0]?["tool"] == "fixture.echo" && chat["result"]?["toolCalls"]?[0]?["isError"] == false, "\(chat)")
+    #expect(
+      chat["result"]?["toolCalls"]?[0]?["tool"] == "fixture.echo"
+        && chat["result"]?["toolCalls"]?[0]?["isError"] == false, "\(chat)")
 
     let one = await h.call("tools/unregister", ["name": "fixture.echo"])
     #expect(one["error"]?["data"]?["field"] == "name")
@@ -94,7 +101,12 @@ import Testing
     _ = await h.initialize()
     let r = await h.call(
       "tools/register",
-      ["mcpServer": ["name": "broken", "command": ["python3", .string(Self.fixtures + "/mcp_test_server.py"), "--exit-at-start", "4"]]])
+      [
+        "mcpServer": [
+          "name": "broken",
+          "command": ["python3", .string(Self.fixtures + "/mcp_test_server.py"), "--exit-at-start", "4"],
+        ]
+      ])
     #expect(r["error"]?["code"] == -32602 && r["error"]?["data"]?["field"] == "mcpServer.command", "\(r)")
     let badName = await h.call("tools/register", ["mcpServer": ["name": "bad name", "command": ["x"]]])
     #expect(badName["error"]?["data"]?["field"] == "mcpServer.name")

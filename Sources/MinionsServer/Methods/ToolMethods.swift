@@ -70,7 +70,8 @@ enum ToolMethods {
           throw ResponseError.invalidParams(field: "command", "a command tool needs its argv (or give mcpServer)")
         }
         guard let schema = p.inputSchema else {
-          throw ResponseError.invalidParams(field: "inputSchema", "a command tool needs the JSON Schema of its arguments")
+          throw ResponseError.invalidParams(
+            field: "inputSchema", "a command tool needs the JSON Schema of its arguments")
         }
         if let t = p.timeoutMs, !(1...600_000).contains(t) {
           throw ResponseError.invalidParams(field: "timeoutMs", "must be between 1 and 600000")
