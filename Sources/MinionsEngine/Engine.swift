@@ -189,5 +189,8 @@ public final class Engine: Sendable {
   public func stopTools() async { await customTools.stopAll() }
 
   /// Waits for queued writes and closes the database.
-  public func close() { database.close() }
+  public func close() {
+    tools.stats.flush()
+    database.close()
+  }
 }

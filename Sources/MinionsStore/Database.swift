@@ -30,6 +30,7 @@ public final class Database: Sendable {
   private let holder: ConnectionHolder
   private let logger: Logger
   private let laterWrites = LaterWrites()
+  private let checkpointer: Checkpointer
 
   /// Opens (creating if needed) the database at `path`.
   public init(path: String, migrations: [Migration] = [], logger: Logger, busyTimeoutMs: Int32 = 5000) throws {
@@ -37,7 +38,20 @@ public final class Database: Sendable {
     self.logger = logger
     self.worker = WorkerThreads(name: "sqlite")
     self.holder = ConnectionHolder()
+    let checkpointer = Checkpointer(path: path, logger: logger)
+    self.checkpointer = checkpointer
     let holder = self.holder
+    do {
+      try open(path: path, holder: holder, checkpointer: checkpointer, busyTimeoutMs: busyTimeoutMs)
+      try migrate(migrations)
+    } catch {
+      checkpointer.stop()
+      worker.stop()
+      throw error
+    }
+  }
+
+  private func open(path: String, holder: ConnectionHolder, checkpointer: Checkpointer, busyTimeoutMs: Int32) throws {
     try worker.runBlocking {
       let connection = try Connection(path: path)
       sqlite3_busy_timeout(connection.handle, busyTimeoutMs)
@@ -52,9 +66,9 @@ public final class Database: Sendable {
       guard try connection.scalarInt("PRAGMA foreign_keys") == 1 else {
         throw StoreError(kind: .configuration, code: SQLITE_ERROR, message: "foreign keys could not be enabled")
       }
+      try checkpointer.attach(to: connection)
       holder.connection = connection
     }
-    try migrate(migrations)
   }
 
   /// Applies every migration newer than the database's `user_version`, each in its own transaction.
@@ -133,6 +147,7 @@ public final class Database: Sendable {
 
   /// Waits for queued work, then closes the connection.
   public func close() {
+    checkpointer.stop()
     let holder = self.holder
     _ = try? worker.runBlocking { holder.connection = nil }
     worker.stop()

@@ -11,6 +11,7 @@ public final class PipeClient: Sendable {
   public let serverInput: Int32
   public let serverOutput: Int32
   private let clientWrite: Int32
+  private let clientRead: Int32
   public let reader: MessageReader
 
   public init(startReading: Bool = true) {
@@ -20,11 +21,18 @@ public final class PipeClient: Sendable {
     serverInput = a[0]
     clientWrite = a[1]
     serverOutput = b[1]
+    clientRead = b[0]
     reader = MessageReader(fd: b[0])
     if startReading { reader.start() }
   }
 
   public func startReader() { reader.start() }
+
+  /// Bytes the server wrote that nobody has read yet (before the reader starts: what fills the pipe).
+  public var unreadBytes: Int {
+    var n: Int32 = 0
+    return ioctl(clientRead, UInt(FIONREAD), &n) == 0 ? Int(n) : 0
+  }
 
   public func send(_ text: String) { sendBytes(Array(text.utf8)) }
   public func sendLine(_ text: String) { send(text + "\n") }

@@ -164,7 +164,9 @@ import Testing
     let h = Harness(startReading: false)
     // Fill the pipe first so the latest-only notifications must wait in the queue.
     h.client.sendLine(#"{"jsonrpc":"2.0","id":1,"method":"flood","params":{"count":20,"size":10000}}"#)
-    await waitSeconds(0.1)
+    // Wait until the pipe is full (the flood is 200 KB; a pipe holds 64 KB), however busy the machine.
+    for _ in 0..<1000 where h.client.unreadBytes < 60_000 { await waitSeconds(0.01) }
+    #expect(h.client.unreadBytes >= 60_000)
     h.client.sendLine(#"{"jsonrpc":"2.0","id":2,"method":"latest","params":{"count":5000}}"#)
     await waitSeconds(0.2)
     h.client.startReader()

@@ -131,7 +131,8 @@ import Testing
     let started = MonotonicClock.nanoseconds()
     task.cancel()
     _ = await task.result
-    #expect(MonotonicClock.milliseconds(since: started) < 1000)
+    // The delay is a minute: returning well before it shows the cancel cut it short.
+    #expect(MonotonicClock.milliseconds(since: started) < 30_000)
     #expect(log.text == "a")
   }
 

@@ -29,6 +29,27 @@ import Testing
     db.close()
   }
 
+  @Test func theLogIsCheckpointedInTheBackgroundAndStaysBounded() async throws {
+    let dir = try temporaryDirectory(prefix: "minions-db")
+    let path = dir + "/wal.sqlite3"
+    let db = try Database(
+      path: path, migrations: [Migration(1, "blobs", "CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB)")],
+      logger: .disabled)
+    // Commits never checkpoint themselves (that is the background thread's job).
+    #expect(try db.sync { try $0.scalarInt("PRAGMA wal_autocheckpoint") } == 0)
+    // 24 MB written in 480 commits: without checkpoints the log would hold all of it.
+    let row = [UInt8](repeating: 7, count: 50_000)
+    for _ in 0..<480 {
+      try await db.write { c in try c.execute("INSERT INTO blobs(data) VALUES (?)", [.blob(row)]) }
+      await waitSeconds(0.002)
+    }
+    var st = stat()
+    #expect(stat(path + "-wal", &st) == 0)
+    #expect(st.st_size < 12 << 20, "the log grew to \(st.st_size) bytes")
+    #expect(try await db.read { try $0.scalarInt("SELECT count(*) FROM blobs") } == 480)
+    db.close()
+  }
+
   @Test func migrationsApplyInOrderOnceEach() throws {
     let dir = try temporaryDirectory(prefix: "minions-db")
     let path = dir + "/m.sqlite3"

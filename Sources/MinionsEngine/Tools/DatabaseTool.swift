@@ -117,7 +117,7 @@ public struct DatabaseTool: Tool {
       return .failure(error.message)
     }
     let interruption = QueryInterruption(timeLimitMs: limits.timeLimitMs)
-    let output = await BlockingWork.run(name: "database-tool", onCancel: { interruption.cancel() }) { [self] in
+    let output = await BlockingWork.run(onCancel: { interruption.cancel() }) { [self] in
       do throws(ToolFailure) {
         return try perform(request, interruption: interruption)
       } catch {

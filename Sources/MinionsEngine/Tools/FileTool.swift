@@ -116,7 +116,7 @@ public struct FileTool: Tool {
     let content = arguments["content"]?.stringValue
     let pattern = arguments["pattern"]?.stringValue
     let cancelled = AtomicFlag()
-    let output = await BlockingWork.run(name: "file-tool", onCancel: { cancelled.set() }) { [self] in
+    let output = await BlockingWork.run(onCancel: { cancelled.set() }) { [self] in
       do throws(ToolFailure) {
         return try perform(operation, path: path, content: content, pattern: pattern, cancelled: cancelled)
       } catch {

@@ -76,15 +76,29 @@ public final class ToolRegistry: Sendable {
       return c
     }()
     let started = MonotonicClock.nanoseconds()
-    let output = try await withThrowingTaskGroup(of: ToolOutput?.self) { group in
-      group.addTask { try await tool.run(arguments, context: callContext) }
-      group.addTask {
-        try await Task.sleep(nanoseconds: UInt64(timeoutMs) * 1_000_000)
-        return nil
+    // The call runs in a task of its own that a shared deadline thread cancels at the limit (cheaper
+    // than a sleeping timer task per call); cancelling the caller cancels it too.
+    let work = Task { try await tool.run(arguments, context: callContext) }
+    let timedOut = AtomicFlag()
+    let deadline = Deadlines.shared.schedule(after: Double(timeoutMs) / 1000) {
+      timedOut.set()
+      work.cancel()
+    }
+    let result = await withTaskCancellationHandler {
+      await work.result
+    } onCancel: {
+      work.cancel()
+    }
+    Deadlines.shared.cancel(deadline)
+    let output: ToolOutput
+    if timedOut.isSet {
+      output = .failure("\(name) timed out after \(timeoutMs) ms and was stopped")
+    } else {
+      switch result {
+      case .success(let o): output = o
+      case .failure(let error as CancellationError): throw error
+      case .failure(let error): output = .failure("\(name) failed: \(error)")
       }
-      let first = try await group.next()!
-      group.cancelAll()
-      return first ?? .failure("\(name) timed out after \(timeoutMs) ms and was stopped")
     }
     stats.record(
       ToolRunRecord(

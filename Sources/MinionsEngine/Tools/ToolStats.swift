@@ -25,8 +25,8 @@ public struct ToolRunRecord: Sendable {
   public var approval: String?
 }
 
-/// Per-tool counts and a rolling median over the latest calls; one stored row per call (written in the
-/// background, batched).
+/// Per-tool counts and a rolling median over the latest calls; one stored row per call, gathered in
+/// memory and written in batches (at most a fifth of a second later), so a call costs no database work.
 public final class ToolStats: Sendable {
   struct PerTool {
     var calls = 0
@@ -37,6 +37,10 @@ public final class ToolStats: Sendable {
   static let window = 200
   private let database: Database
   private let perTool = Mutex<[String: PerTool]>([:])
+  /// Rows not yet handed to the database.
+  private let pending = Mutex<[[SQLValue]]>([])
+  static let flushDelay = 0.2
+  static let flushRows = 500
 
   init(database: Database) throws {
     self.database = database
@@ -80,10 +84,30 @@ public final class ToolStats: Sendable {
       r.sessionID.map(SQLValue.text) ?? .null, r.agent.map(SQLValue.text) ?? .null, .double(r.durationMs),
       .int(r.isError ? 1 : 0), r.approval.map(SQLValue.text) ?? .null,
     ]
+    let count = pending.withLock { p -> Int in
+      p.append(values)
+      return p.count
+    }
+    if count == 1 {
+      Deadlines.shared.schedule(after: Self.flushDelay) { [weak self] in self?.flush() }
+    } else if count >= Self.flushRows {
+      flush()
+    }
+  }
+
+  /// Hands the gathered rows to the database (also done on close, through `Database.close`'s queue).
+  func flush() {
+    let rows = pending.withLock { p -> [[SQLValue]] in
+      defer { p.removeAll() }
+      return p
+    }
+    guard !rows.isEmpty else { return }
     database.writeLater { c in
-      try c.execute(
-        "INSERT INTO tool_calls(at, tool, username, session_id, agent, duration_ms, is_error, approval) "
-          + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values)
+      for values in rows {
+        try c.execute(
+          "INSERT INTO tool_calls(at, tool, username, session_id, agent, duration_ms, is_error, approval) "
+            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values)
+      }
     }
   }
 }
