@@ -1,29 +1,42 @@
-/// A fixed set of OS threads that run blocking jobs in FIFO order, bridged to async callers.
+/// OS threads that run blocking jobs in FIFO order, bridged to async callers.
 ///
-/// Blocking C calls (sqlite3_step, crypt_r, curl_easy_perform) must not occupy Swift's cooperative
-/// pool, which has only as many threads as cores: they run here instead. With one thread it is a
-/// serial executor, which is how the database keeps its single connection to one thread.
-public final class WorkerThreads: @unchecked Sendable {  // `jobs` and `stopped` are guarded by `lock`
+/// Blocking C calls (sqlite3_step, crypt_r, walking directories, waiting on a process) must not occupy
+/// Swift's cooperative pool, which has only as many threads as cores: they run here instead. Threads
+/// start when work arrives, up to `maxThreads`, and are kept for the next job; with `idleSeconds`, an
+/// idle thread ends after that long. With one thread it is a serial executor, which is how the database
+/// keeps its single connection to one thread at a time.
+public final class WorkerThreads: @unchecked Sendable {  // all mutable state is guarded by `lock`
+  /// The shared pool for short blocking work (tool calls): up to 64 threads, idle ones end after 30 s.
+  public static let blocking = WorkerThreads(name: "blocking", maxThreads: 64, idleSeconds: 30)
+
   private let lock = ConditionLock()
   private var jobs: [() -> Void] = []
   private var head = 0
   private var stopped = false
-  private let threadIDs: [Int]
+  private var threads = 0
+  private var idle = 0
   private let name: String
+  private let maxThreads: Int
+  private let idleSeconds: Double?
 
-  public init(name: String, count: Int = 1) {
+  public init(name: String, maxThreads: Int = 1, idleSeconds: Double? = nil) {
     self.name = name
-    self.threadIDs = Array(0..<max(1, count))
-    for i in threadIDs {
-      spawnThread(name: "\(name)-\(i)") { [self] in run() }
-    }
+    self.maxThreads = max(1, maxThreads)
+    self.idleSeconds = idleSeconds
   }
 
-  private func run() {
+  private func work() {
     lock.lock()
     while true {
-      while head == jobs.count && !stopped { lock.wait() }
-      if head == jobs.count && stopped { break }
+      if head == jobs.count {
+        if stopped { break }
+        idle += 1
+        var woken = true
+        if let idleSeconds { woken = lock.wait(seconds: idleSeconds) } else { lock.wait() }
+        idle -= 1
+        if !woken && head == jobs.count && !stopped { break }
+        continue
+      }
       let job = jobs[head]
       head += 1
       if head == jobs.count {
@@ -34,6 +47,7 @@ public final class WorkerThreads: @unchecked Sendable {  // `jobs` and `stopped`
       job()
       lock.lock()
     }
+    threads -= 1
     lock.unlock()
   }
 
@@ -41,8 +55,23 @@ public final class WorkerThreads: @unchecked Sendable {  // `jobs` and `stopped`
   public func submit(_ job: @escaping @Sendable () -> Void) {
     lock.lock()
     jobs.append(job)
-    lock.signal()
+    var spawn = false
+    if idle < jobs.count - head && threads < maxThreads {
+      threads += 1
+      spawn = true
+    } else {
+      lock.signal()
+    }
     lock.unlock()
+    // SQLite and directory walks want more stack than the 512 KiB default.
+    if spawn { spawnThread(name: name, stackSize: 1 << 20) { [self] in work() } }
+  }
+
+  /// Runs `body` on a worker thread and returns its result to the awaiting task.
+  public func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+      submit { continuation.resume(returning: body()) }
+    }
   }
 
   /// Runs `body` on a worker thread and returns its result to the awaiting task.

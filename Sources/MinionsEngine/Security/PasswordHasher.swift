@@ -5,7 +5,7 @@ import Synchronization
 /// bcrypt hashing and verification on threads of their own (a hash at cost 12 takes ~180 ms of CPU,
 /// which must never sit on Swift's cooperative pool).
 public final class PasswordHasher: Sendable {
-  private let workers = WorkerThreads(name: "bcrypt", count: 2)
+  private let workers = WorkerThreads(name: "bcrypt", maxThreads: 2)
   private let costSource: @Sendable () -> Int
   private let dummyHashes = DummyHashes()
   private let operationCount = Atomic<Int>(0)
@@ -35,7 +35,7 @@ public final class PasswordHasher: Sendable {
 
   public func verify(_ password: String, hash: String) async -> Bool {
     operationCount.add(1, ordering: .relaxed)
-    return (try? await workers.run { BCrypt.verify(password, hash: hash) }) ?? false
+    return await workers.run { BCrypt.verify(password, hash: hash) }
   }
 
   /// True when `hash` was made at a lower cost than the current one.

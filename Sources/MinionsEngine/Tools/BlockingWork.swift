@@ -12,7 +12,7 @@ enum BlockingWork {
     _ body: @escaping @Sendable () -> T
   ) async -> T {
     await withTaskCancellationHandler {
-      await BlockingThreadPool.shared.run(body)
+      await WorkerThreads.blocking.run(body)
     } onCancel: {
       onCancel()
     }
