@@ -39,6 +39,8 @@ public final class Engine: Sendable {
   public let clock: EngineClock
   public let database: Database
   public let settings: SettingsStore
+  public let metrics: MetricsStore
+  public let requests: RequestStats
   public let audit: AuditLog
   public let events: SecurityEvents
   public let hasher: PasswordHasher
@@ -58,6 +60,8 @@ public final class Engine: Sendable {
   public let tools: ToolRegistry
   public let customTools: CustomTools
   public let runner: AgentRunner
+  public let tasks: TaskQueue
+  public let alerts: AlertCenter
   let ollama: OllamaProvider
 
   public enum StartupError: Error, CustomStringConvertible {
@@ -96,7 +100,9 @@ public final class Engine: Sendable {
     } catch {
       throw StartupError.database("cannot open the database in \(configuration.dataDirectory): \(error)")
     }
-    audit = AuditLog(database: database, clock: clock)
+    metrics = MetricsStore(database: database, clock: clock, logger: logger.with(label: "metrics"))
+    requests = RequestStats(clock: clock)
+    audit = AuditLog(database: database, clock: clock, metrics: metrics)
     events = SecurityEvents()
     let settings = self.settings
     hasher = PasswordHasher(cost: { settings.int("security.passwordHashCost") })
@@ -119,7 +125,7 @@ public final class Engine: Sendable {
       logger: logger.with(label: "http"), proxies: ProxyConfiguration(environment: configuration.environment))
     do {
       models = try ModelRegistry(database: database, environment: configuration.environment, clock: clock)
-      modelStats = try ModelStats(database: database, clock: clock)
+      modelStats = try ModelStats(database: database, clock: clock, metrics: metrics)
     } catch {
       throw StartupError.database("cannot load the models: \(error)")
     }
@@ -147,7 +153,8 @@ public final class Engine: Sendable {
         HTTPTool(transport: http, allowHosts: { settings.strings("tools.http.allowHosts") }),
       ]
       tools = ToolRegistry(
-        builtins: builtins + configuration.additionalTools, stats: try ToolStats(database: database), clock: clock)
+        builtins: builtins + configuration.additionalTools, stats: try ToolStats(database: database, metrics: metrics),
+        clock: clock)
     } catch {
       throw StartupError.database("cannot load the agents and tools: \(error)")
     }
@@ -156,9 +163,22 @@ public final class Engine: Sendable {
       environment: configuration.environment, clock: clock, logger: logger.with(label: "tools"),
       mcpOptions: MCPClient.Options(clientVersion: MinionsBuild.version))
     sessions = SessionStore(database: database, clock: clock)
+    do {
+      alerts = try AlertCenter(
+        database: database, clock: clock, requests: requests, logger: logger.with(label: "alerts"))
+    } catch {
+      throw StartupError.database("cannot load the alert rules: \(error)")
+    }
+    let alerts = self.alerts
+    audit.observe { action, outcome in
+      // A wrong password that locks the account is a failed login too.
+      if (action == "auth.login" && outcome != .ok) || action == "auth.lockout" { alerts.noteFailedLogin() }
+    }
+    tasks = TaskQueue(
+      database: database, clock: clock, settings: settings, users: users, logger: logger.with(label: "tasks"))
     runner = AgentRunner(
-      agents: agents, sessions: sessions, tools: tools, router: router, models: models, audit: audit, clock: clock,
-      logger: logger.with(label: "agents"))
+      agents: agents, sessions: sessions, tools: tools, router: router, models: models, audit: audit,
+      metrics: metrics, clock: clock, logger: logger.with(label: "agents"))
   }
 
   /// The approval gate for turns without a client to ask: `tools.approvalPolicy`.
@@ -191,6 +211,7 @@ public final class Engine: Sendable {
   /// Waits for queued writes and closes the database.
   public func close() {
     tools.stats.flush()
+    metrics.flushLater()
     database.close()
   }
 }

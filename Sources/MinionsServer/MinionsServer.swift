@@ -27,6 +27,36 @@ public final class MinionsServer: Sendable {
     self.methods = Self.methodTable
     self.openRPCDocument = Self.openRPC
     engine.events.subscribe { [weak self] event in self?.apply(event) }
+    engine.tasks.observe { [weak self] record, connection in self?.taskChanged(record, connection) }
+    engine.alerts.observe { [weak self] alert, raised in self?.alertChanged(alert, raised: raised) }
+    let executor = TaskMethods.executor(engine)
+    Task { await engine.tasks.start(executor: executor) }
+  }
+
+  /// Tells the connection that submitted a task about its new status.
+  private func taskChanged(_ record: TaskQueue.Record, _ connection: Int?) {
+    guard let connection, let session = sessions.withLock({ $0[connection] }) else { return }
+    let params: JSONValue = ["taskId": .string(record.id), "status": .string(record.status.rawValue)]
+    Task { await session.notify("tasks/updated", params) }
+  }
+
+  /// Tells every connection whose user reads analytics that an alert was raised or cleared.
+  private func alertChanged(_ alert: Alert, raised: Bool) {
+    let params: JSONValue
+    let method: String
+    if raised {
+      method = "alerts/raised"
+      params = (try? JSONValueEncoder(nilEncoding: .null).encode(AlertRecord(alert))) ?? .null
+    } else {
+      method = "alerts/cleared"
+      params = [
+        "id": .string(alert.id), "rule": .string(alert.rule),
+        "resolvedAt": .string((alert.resolvedAt ?? alert.at).iso8601(milliseconds: true)),
+      ]
+    }
+    for session in allSessions where session.identity?.has(.analyticsRead) == true {
+      Task { await session.notify(method, params) }
+    }
   }
 
   /// Every method the server has. Static, so the protocol description needs no running engine.
@@ -42,6 +72,8 @@ public final class MinionsServer: Sendable {
     AgentMethods.register(in: &table)
     SessionMethods.register(in: &table)
     ToolMethods.register(in: &table)
+    TaskMethods.register(in: &table)
+    AnalyticsMethods.register(in: &table)
     return table
   }()
 
@@ -142,11 +174,27 @@ public final class MinionsServer: Sendable {
       return .failure(denial)
     }
     let call = CallContext(request: context, session: session, server: self)
+    let started = MonotonicClock.nanoseconds()
+    let result: Result<JSONValue, ResponseError>
     do {
-      return .success(try await method.invoke(request.params, call))
+      result = .success(try await method.invoke(request.params, call))
     } catch {
-      return .failure(ErrorMapping.responseError(for: error, method: request.method, logger: logger))
+      result = .failure(ErrorMapping.responseError(for: error, method: request.method, logger: logger))
     }
+    record(request.method, milliseconds: MonotonicClock.milliseconds(since: started), result: result)
+    return result
+  }
+
+  /// Counts an answered request: live figures, and `rpc.*` metrics by method. Invalid params and
+  /// cancellations are the client's doing and are not counted as errors.
+  private func record(_ method: String, milliseconds ms: Double, result: Result<JSONValue, ResponseError>) {
+    var failed = false
+    if case .failure(let e) = result, e.code != .invalidParams && e.code != .requestCancelled { failed = true }
+    engine.requests.record(milliseconds: ms, error: failed)
+    let tags = engine.metrics.cachedTags("method", method)
+    engine.metrics.record("rpc.requests", 1, encodedTags: tags)
+    engine.metrics.record("rpc.latency_ms", ms, encodedTags: tags)
+    if failed { engine.metrics.record("rpc.errors", 1, encodedTags: tags) }
   }
 
   /// The permission check every call passes through.

@@ -13,6 +13,7 @@ public final class AgentRunner: Sendable {
   let router: ModelRouter
   let models: ModelRegistry
   let audit: AuditLog
+  let metrics: MetricsStore
   let clock: EngineClock
   let logger: Logger
   /// The running turn of each session (one at a time per session).
@@ -31,8 +32,9 @@ public final class AgentRunner: Sendable {
 
   init(
     agents: AgentCatalog, sessions: SessionStore, tools: ToolRegistry, router: ModelRouter, models: ModelRegistry,
-    audit: AuditLog, clock: EngineClock, logger: Logger
+    audit: AuditLog, metrics: MetricsStore, clock: EngineClock, logger: Logger
   ) {
+    self.metrics = metrics
     self.agents = agents
     self.sessions = sessions
     self.tools = tools
@@ -142,6 +144,19 @@ public final class AgentRunner: Sendable {
 
     func outcome(_ stop: StopReason) -> TurnOutcome {
       let p = progress.snapshot()
+      let model = p.model ?? turn.model ?? ""
+      let tags = MetricsStore.tags(["user": turn.identity.username, "agent": agent.name, "model": model])
+      metrics.record("chat.turns", 1, encodedTags: tags)
+      metrics.record("chat.tokens", Double(p.promptTokens + p.completionTokens), encodedTags: tags)
+      metrics.record(
+        "chat.latency_ms", MonotonicClock.milliseconds(since: started),
+        encodedTags: metrics.cachedTags("agent", agent.name))
+      metrics.record(
+        event: "chat", username: turn.identity.username, target: turn.sessionID,
+        details: [
+          "agent": .string(agent.name), "model": .string(model), "stopReason": .string(stop.rawValue),
+          "tokens": .int(p.promptTokens + p.completionTokens), "toolCalls": .int(p.toolCalls.count),
+        ])
       return TurnOutcome(
         sessionID: turn.sessionID, turnID: turn.turnID, agent: agent.name, model: p.model ?? turn.model ?? "",
         content: p.content, stopReason: stop, toolCalls: p.toolCalls, promptTokens: p.promptTokens,

@@ -96,9 +96,12 @@ public final class ModelStats: Sendable {
   /// Every model's latest snapshot, kept apart so that selection takes the whole table in one copy.
   private let snapshotTable = Mutex<[String: ModelStatsSnapshot]>([:])
 
-  init(database: Database, clock: EngineClock) throws {
+  private let metrics: MetricsStore?
+
+  init(database: Database, clock: EngineClock, metrics: MetricsStore? = nil) throws {
     self.database = database
     self.clock = clock
+    self.metrics = metrics
     let counts = try database.sync { c in
       try c.query(
         "SELECT model, count(*), sum(status = 'error') FROM model_calls WHERE status != 'cancelled' GROUP BY model")
@@ -139,6 +142,21 @@ public final class ModelStats: Sendable {
 
   public func record(_ r: ModelCallRecord) {
     let now = clock.now().millisecondsSinceEpoch
+    if let metrics, r.status != .cancelled {
+      let tags = MetricsStore.tags(["model": r.model, "provider": r.provider.rawValue, "user": r.username ?? ""])
+      metrics.record("model.calls", 1, encodedTags: tags, at: r.at)
+      if r.status == .error { metrics.record("model.errors", 1, encodedTags: tags, at: r.at) }
+      metrics.record("model.tokens", Double(r.promptTokens + r.completionTokens), encodedTags: tags, at: r.at)
+      metrics.record("model.cost", r.cost, encodedTags: tags, at: r.at)
+      let byModel = metrics.cachedTags("model", r.model)
+      if r.status == .ok {
+        metrics.record("model.latency_ms", r.totalMs, encodedTags: byModel, at: r.at)
+        if let ttft = r.ttftMs { metrics.record("model.ttft_ms", ttft, encodedTags: byModel, at: r.at) }
+        if let tps = r.tokensPerSecond {
+          metrics.record("model.tokens_per_second", tps, encodedTags: byModel, at: r.at)
+        }
+      }
+    }
     if r.status != .cancelled {
       perModel.withLock { all in
         var p = all[r.model] ?? PerModel()

@@ -1,5 +1,6 @@
 import MinionsCore
 import MinionsStore
+import Synchronization
 
 /// One security event.
 public struct AuditEntry: Sendable, Codable {
@@ -43,10 +44,28 @@ public final class AuditLog: Sendable {
 
   private let database: Database
   private let clock: EngineClock
+  /// Where every entry is also counted (`audit.ACTION` metrics and an event), for reports and alerts.
+  private let metrics: MetricsStore?
 
-  init(database: Database, clock: EngineClock) {
+  init(database: Database, clock: EngineClock, metrics: MetricsStore? = nil) {
     self.database = database
     self.clock = clock
+    self.metrics = metrics
+  }
+
+  private let listeners = Mutex<[@Sendable (String, Outcome) -> Void]>([])
+
+  /// Calls `listener` with the action and outcome of every entry (the alert rules count failed logins).
+  public func observe(_ listener: @escaping @Sendable (_ action: String, _ outcome: Outcome) -> Void) {
+    listeners.withLock { $0.append(listener) }
+  }
+
+  private func observe(_ username: String?, _ action: String, _ target: String?, _ outcome: Outcome) {
+    for l in listeners.withLock({ $0 }) { l(action, outcome) }
+    guard let metrics else { return }
+    metrics.record(
+      "audit." + action, 1, tags: ["outcome": outcome.rawValue, "user": String((username ?? "").prefix(64))])
+    metrics.record(event: action, username: username, target: target, details: ["outcome": .string(outcome.rawValue)])
   }
 
   /// Escapes control characters (including DEL and the Unicode line separators) as `\uXXXX`.
@@ -84,6 +103,7 @@ public final class AuditLog: Sendable {
   ) {
     let values = row(username: username, action: action, target: target, outcome: outcome, details: details)
     database.writeLater { c in try c.execute(Self.insertSQL, values) }
+    observe(username, action, target, outcome)
   }
 
   /// Appends an entry inside the caller's transaction (for changes whose audit row must commit with them).
@@ -93,6 +113,7 @@ public final class AuditLog: Sendable {
   ) throws {
     try connection.execute(
       Self.insertSQL, row(username: username, action: action, target: target, outcome: outcome, details: details))
+    observe(username, action, target, outcome)
   }
 
   private static let insertSQL =

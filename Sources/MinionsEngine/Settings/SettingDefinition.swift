@@ -59,6 +59,9 @@ public enum SettingCatalog {
       name: "tasks.maxConcurrent", kind: .integer(1...1000), defaultValue: 20,
       description: "tasks running at once"),
     SettingDefinition(
+      name: "tasks.keepResultsHours", kind: .integer(1...8760), defaultValue: 24,
+      description: "how long finished tasks (and their results) are kept"),
+    SettingDefinition(
       name: "cache.maxEntries", kind: .integer(0...10_000_000), defaultValue: 10_000,
       description: "entries the response cache holds (0 turns it off)"),
     SettingDefinition(

@@ -168,5 +168,79 @@ enum Schema {
       CREATE INDEX tool_calls_tool ON tool_calls(tool, id);
       CREATE INDEX tool_calls_at ON tool_calls(at);
       """),
+    Migration(
+      4, "analytics, tasks and alerts",
+      """
+      CREATE TABLE metrics (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        value REAL NOT NULL,
+        tags TEXT NOT NULL DEFAULT '{}'
+      );
+      CREATE INDEX metrics_at ON metrics(at);
+      CREATE TABLE metric_rollups (
+        hour INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        sum REAL NOT NULL,
+        min REAL NOT NULL,
+        max REAL NOT NULL,
+        PRIMARY KEY (name, hour, tags)
+      ) WITHOUT ROWID;
+      CREATE INDEX metric_rollups_hour ON metric_rollups(hour);
+      CREATE TABLE metric_histograms (
+        hour INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        bucket INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (name, hour, tags, bucket)
+      ) WITHOUT ROWID;
+      CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        username TEXT,
+        target TEXT,
+        details TEXT NOT NULL DEFAULT '{}'
+      );
+      CREATE INDEX events_at ON events(at);
+      CREATE INDEX events_kind ON events(kind, at);
+      CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL,
+        username TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('chat', 'tool')),
+        priority INTEGER NOT NULL,
+        params TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed', 'cancelled')),
+        result TEXT,
+        error TEXT,
+        seq INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER
+      );
+      CREATE INDEX tasks_status ON tasks(status, priority DESC, seq);
+      CREATE INDEX tasks_user ON tasks(user_id, created_at);
+      CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        rule TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        message TEXT NOT NULL,
+        value REAL NOT NULL,
+        threshold REAL NOT NULL,
+        at INTEGER NOT NULL,
+        resolved_at INTEGER
+      );
+      CREATE INDEX alerts_at ON alerts(at);
+      CREATE TABLE alert_rules (
+        name TEXT PRIMARY KEY,
+        config TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      """),
   ]
 }

@@ -42,8 +42,11 @@ public final class ToolStats: Sendable {
   static let flushDelay = 0.2
   static let flushRows = 500
 
-  init(database: Database) throws {
+  private let metrics: MetricsStore?
+
+  init(database: Database, metrics: MetricsStore? = nil) throws {
     self.database = database
+    self.metrics = metrics
     let rows = try database.sync { c in
       try c.query("SELECT tool, count(*), sum(is_error) FROM tool_calls GROUP BY tool")
     }
@@ -71,6 +74,12 @@ public final class ToolStats: Sendable {
   }
 
   func record(_ r: ToolRunRecord) {
+    if let metrics {
+      let tags = MetricsStore.tags(["tool": r.tool, "user": r.username ?? ""])
+      metrics.record("tool.calls", 1, encodedTags: tags, at: r.at)
+      if r.isError { metrics.record("tool.errors", 1, encodedTags: tags, at: r.at) }
+      metrics.record("tool.latency_ms", r.durationMs, encodedTags: metrics.cachedTags("tool", r.tool), at: r.at)
+    }
     perTool.withLock { all in
       var p = all[r.tool] ?? PerTool()
       p.calls += 1
