@@ -37,7 +37,7 @@ test-python:
 	  $(TEST_VENV)/bin/pip install -q --disable-pip-version-check $(TEST_PYTHON_PACKAGES)
 
 BENCH_VENV = .build/bench-venv
-BENCH_PEERS = pygls pyjwt
+BENCH_PEERS = pygls pyjwt cachetools
 
 ## bench: build in release and print the benchmark table (with peers such as pygls in the same run)
 bench: deps build-release bench-peers
@@ -46,7 +46,7 @@ bench: deps build-release bench-peers
 # The peers are Python packages from PyPI, in a venv under .build/ (skipped with a note when offline).
 bench-peers:
 	@[ -x $(BENCH_VENV)/bin/python ] || python3 -m venv $(BENCH_VENV)
-	@$(BENCH_VENV)/bin/python -c "import pygls, jwt" 2>/dev/null || \
+	@$(BENCH_VENV)/bin/python -c "import pygls, jwt, cachetools" 2>/dev/null || \
 	  $(BENCH_VENV)/bin/pip install -q $(BENCH_PEERS) || echo "bench: could not install $(BENCH_PEERS); peers skipped"
 
 ## serve: run the engine as a TCP server on $(LISTEN)

@@ -36,6 +36,7 @@ let suites: [(String, @Sendable () async throws -> [BenchRow])] = [
   ("models", { try ModelBenchmarks.relay(enginePath: enginePath) }),
   ("select", { try await ModelBenchmarks.selection() }),
   ("agents", { try await AgentBenchmarks.run() }),
+  ("cache", { try CacheBenchmarks.run(peerPython: peerPython) }),
 ]
 var rows: [BenchRow] = []
 let started = MonotonicClock.nanoseconds()
@@ -49,7 +50,7 @@ for (name, suite) in suites where only?.contains(name) ?? true {
 }
 print("Minions benchmarks — \(Timestamp.now().iso8601()) — \(machineDescription())")
 if peerPython == nil {
-  print("(peers not measured: set PEER_PYTHON to a Python with pygls and pyjwt; `make bench` does)")
+  print("(peers not measured: set PEER_PYTHON to a Python with pygls, pyjwt and cachetools; `make bench` does)")
 }
 print("")
 print(BenchTable.markdown(rows))

@@ -7,19 +7,15 @@ enum ReportRendering {
     let title = r.type.rawValue.prefix(1).uppercased() + r.type.rawValue.dropFirst()
     var out = "# \(title) report\n\n\(r.from.iso8601()) to \(r.until.iso8601())\n\n"
     for (k, v) in r.summary { out += "- **\(k)**: \(JSONWriter.string(v))\n" }
-    for t in r.tables { out += "\n## \(t.title)\n\n" + TableText.markdown(t.columns, t.rows) }
+    for t in r.tables {
+      out += "\n## \(t.title)\n\n"
+      out += t.rows.isEmpty ? "_No data in this period._\n" : TableFormatter(columns: t.columns).markdown(t.rows)
+    }
     return out
   }
 
+  /// Each table as a CSV section: a line naming the table, its header and records, then a blank line.
   static func csv(_ r: Report) -> String {
-    r.tables.map { "\($0.name)\n" + TableText.csv($0.columns, $0.rows) }.joined(separator: "\n")
+    r.tables.map { "# \($0.name)\r\n" + TableFormatter(columns: $0.columns).csv($0.rows) }.joined(separator: "\r\n")
   }
-}
-
-/// Placeholder until the shared table formatter lands.
-enum TableText {
-  static func markdown(_ columns: [String], _ rows: [[JSONValue]]) -> String {
-    "| " + columns.joined(separator: " | ") + " |\n"
-  }
-  static func csv(_ columns: [String], _ rows: [[JSONValue]]) -> String { columns.joined(separator: ",") + "\n" }
 }
