@@ -204,6 +204,11 @@ public final class JSONRPCConnection: Sendable {
     outgoing.enqueueLatest(key: key, body)
   }
 
+  /// Withdraws the unsent `notifyLatest` message with this key, if the client has not read it yet.
+  public func dropLatest(key: String) {
+    outgoing.dropLatest(key: key)
+  }
+
   /// Sends a request to the client and waits for its answer (or the timeout, or cancellation).
   public func request(_ method: String, _ params: JSONValue? = nil, timeout: Double? = nil) async
     -> Result<JSONValue, OutgoingRequestError>

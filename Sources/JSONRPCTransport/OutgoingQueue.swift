@@ -257,6 +257,11 @@ final class OutgoingQueue: @unchecked Sendable {  // all mutable state is guarde
     }
   }
 
+  /// Forgets the not-yet-written message with this key, if any (its place in the queue is skipped).
+  func dropLatest(key: String) {
+    lock.withLock { _ = latest.removeValue(forKey: key) }
+  }
+
   /// Stops accepting messages; the writer exits once everything queued is written.
   func closeAfterFlush() {
     lock.withLock {

@@ -62,6 +62,11 @@ public final class Engine: Sendable {
   public let runner: AgentRunner
   public let tasks: TaskQueue
   public let alerts: AlertCenter
+  /// Answers of deterministic model calls (`cache/stats`, `cache/clear`).
+  public let responseCache: ResponseCache
+  /// Machine and process figures from /proc.
+  public let monitor: SystemMonitor
+  let housekeeping = Housekeeping()
   let ollama: OllamaProvider
 
   public enum StartupError: Error, CustomStringConvertible {
@@ -140,9 +145,11 @@ public final class Engine: Sendable {
       .local: LocalModel(tokenDelay: configuration.localModelTokenDelay),
       .script: ScriptedModel(),
     ]
+    responseCache = ResponseCache(settings: settings)
+    monitor = SystemMonitor(logger: logger.with(label: "monitor"))
     router = ModelRouter(
       registry: models, stats: modelStats, health: modelHealth, providers: providers,
-      options: configuration.routerOptions, clock: clock, logger: logger.with(label: "models"))
+      options: configuration.routerOptions, clock: clock, logger: logger.with(label: "models"), cache: responseCache)
     do {
       agents = try AgentCatalog(database: database, clock: clock)
       let builtins: [any Tool] = [
@@ -205,11 +212,48 @@ public final class Engine: Sendable {
     Task { await custom.startPersisted() }
   }
 
+  /// Starts the engine's timer: monitor samples into the metrics store and alert evaluation, and the
+  /// hourly prune of old metrics, finished tasks and expired cache entries (see `Housekeeping`).
+  public func startHousekeeping(_ intervals: Housekeeping.Intervals = .init()) {
+    housekeeping.start(intervals) { [self] prune in await housekeepingTick(prune: prune) }
+  }
+
+  /// One tick of the timer: sample, record, evaluate; and with `prune`, enforce retention.
+  public func housekeepingTick(prune: Bool) async {
+    let sample = monitor.sample()
+    let at = sample.timestamp
+    metrics.record("system.cpu_percent", sample.system.cpuPercent, at: at)
+    metrics.record("system.memory_percent", sample.system.memoryPercent, at: at)
+    metrics.record("system.load1", sample.system.loadAverage.first ?? 0, at: at)
+    metrics.record("process.cpu_percent", sample.process.cpuPercent, at: at)
+    metrics.record("process.rss_bytes", Double(sample.process.rssBytes), at: at)
+    metrics.record("process.threads", Double(sample.process.threads), at: at)
+    let cache = responseCache.entries.stats
+    metrics.record("cache.entries", Double(cache.entries), at: at)
+    metrics.record("cache.hit_rate", cache.hitRate, at: at)
+    let tasks = self.tasks.counts
+    metrics.record("tasks.queued", Double(tasks.queued), at: at)
+    metrics.record("tasks.running", Double(tasks.running), at: at)
+    await alerts.evaluate(AlertInputs(cpuPercent: sample.system.cpuPercent, memoryPercent: sample.system.memoryPercent))
+    guard prune else { return }
+    do {
+      let removed = try await metrics.prune(olderThanDays: settings.int("metrics.retentionDays"))
+      let tasksRemoved = try await self.tasks.pruneFinished()
+      let expired = responseCache.entries.removeExpired()
+      if removed + tasksRemoved + expired > 0 {
+        logger.info("pruned \(removed) metric rows, \(tasksRemoved) finished tasks, \(expired) expired cache entries")
+      }
+    } catch {
+      logger.warning("pruning failed: \(error)")
+    }
+  }
+
   /// Stops the MCP servers (call before `close()`).
   public func stopTools() async { await customTools.stopAll() }
 
   /// Waits for queued writes and closes the database.
   public func close() {
+    housekeeping.stop()
     tools.stats.flush()
     metrics.flushLater()
     database.close()

@@ -17,6 +17,8 @@ public final class MinionsServer: Sendable {
   public let methods: MethodTable
   private let sessions = Mutex<[Int: ClientSession]>([:])
   private let connectionCounter = Atomic<Int>(0)
+  /// Snapshots and live metrics subscriptions.
+  let metricsHub = MetricsHub()
   /// The OpenRPC document, built once from the method table.
   public let openRPCDocument: JSONValue
 
@@ -73,6 +75,7 @@ public final class MinionsServer: Sendable {
     SessionMethods.register(in: &table)
     ToolMethods.register(in: &table)
     TaskMethods.register(in: &table)
+    MetricsMethods.register(in: &table)
     AnalyticsMethods.register(in: &table)
     return table
   }()
@@ -126,11 +129,15 @@ public final class MinionsServer: Sendable {
 
   public var connectionCount: Int { sessions.withLock { $0.count } }
 
+  /// Live `metrics/subscribe` subscriptions of a connection.
+  public func metricsSubscriptionCount(connection: Int) -> Int { metricsHub.count(connection: connection) }
+
   /// Every connected client session.
   public var allSessions: [ClientSession] { sessions.withLock { Array($0.values) } }
 
   func sessionDidClose(_ session: ClientSession) {
     sessions.withLock { _ = $0.removeValue(forKey: session.connection.number) }
+    metricsHub.connectionClosed(session.connection.number)
   }
 
   // MARK: Dispatch (called by each session, which is its connection's handler)
@@ -190,7 +197,7 @@ public final class MinionsServer: Sendable {
   private func record(_ method: String, milliseconds ms: Double, result: Result<JSONValue, ResponseError>) {
     var failed = false
     if case .failure(let e) = result, e.code != .invalidParams && e.code != .requestCancelled { failed = true }
-    engine.requests.record(milliseconds: ms, error: failed)
+    engine.requests.record(method: method, milliseconds: ms, error: failed)
     let tags = engine.metrics.cachedTags("method", method)
     engine.metrics.record("rpc.requests", 1, encodedTags: tags)
     engine.metrics.record("rpc.latency_ms", ms, encodedTags: tags)

@@ -145,6 +145,18 @@ public final class Database: Sendable {
     return try worker.runBlocking { try body(holder.connection!) }
   }
 
+  /// Runs `body` on a read-only connection of its own, opened for this call, inside one read
+  /// transaction: it sees a consistent snapshot and, with WAL, never holds up the engine's own reads and
+  /// writes however long it takes (exports, large scans). Blocks the calling thread: call it from a
+  /// worker thread, not from async code.
+  public func withSnapshotReader<T>(_ body: (Connection) throws -> T) throws -> T {
+    let reader = try Connection(path: path, readOnly: true)
+    try reader.execute("PRAGMA busy_timeout=5000")
+    try reader.execute("BEGIN")
+    defer { try? reader.execute("COMMIT") }
+    return try body(reader)
+  }
+
   /// Waits for queued work, then closes the connection.
   public func close() {
     checkpointer.stop()

@@ -87,6 +87,7 @@ enum ServeCommand {
     // Logins can only happen on TCP or with --require-auth: only then prepare for them.
     if !listenAddresses.isEmpty || a.has("--require-auth") { engine.warmUp() }
     engine.startTools()
+    engine.startHousekeeping()
     let server = MinionsServer(configuration: configuration, engine: engine, logger: logger)
     let done = OneShotEvent()
     let exitCode = Mutex<Int32>(0)

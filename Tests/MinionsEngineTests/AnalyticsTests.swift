@@ -174,14 +174,26 @@ import Testing
     let e = try await makeTestEngine()
     let raised = EventCollectorBox()
     e.alerts.observe { alert, up in raised.add("\(up ? "raised" : "cleared") \(alert.rule)") }
+    // The CPU rule judges the average over its one-minute window, and only once it has watched that long.
     await e.alerts.evaluate(AlertInputs(cpuPercent: 95, memoryPercent: 40))
-    await e.alerts.evaluate(AlertInputs(cpuPercent: 97, memoryPercent: 40))
+    e.clock.advance(seconds: 30)
+    await e.alerts.evaluate(AlertInputs(cpuPercent: 95, memoryPercent: 40))
+    #expect(raised.all.isEmpty)  // half a window seen: too early to judge
+    e.clock.advance(seconds: 30)
+    await e.alerts.evaluate(AlertInputs(cpuPercent: 95, memoryPercent: 40))
+    #expect(raised.all == ["raised cpu_high"])
+    e.clock.advance(seconds: 30)
+    await e.alerts.evaluate(AlertInputs(cpuPercent: 93, memoryPercent: 40))
     #expect(raised.all == ["raised cpu_high"])  // de-duplicated while it holds
-    await e.alerts.evaluate(AlertInputs(cpuPercent: 20, memoryPercent: 40))
+    e.clock.advance(seconds: 30)
+    await e.alerts.evaluate(AlertInputs(cpuPercent: 88, memoryPercent: 40))
+    #expect(raised.all == ["raised cpu_high"])  // one lower reading: the minute's average stays above 90
+    e.clock.advance(seconds: 40)
+    await e.alerts.evaluate(AlertInputs(cpuPercent: 10, memoryPercent: 40))
     #expect(raised.all == ["raised cpu_high", "cleared cpu_high"])
     let stored = try await e.alerts.list(since: nil)
     #expect(stored.count == 1 && stored[0].resolvedAt != nil && stored[0].value == 95 && stored[0].threshold == 90)
-    #expect(stored[0].message.contains("CPU at 95 %"))
+    #expect(stored[0].message.contains("CPU averaged 95 % over 1 min"))
   }
 
   @Test func errorRateAndFailedLoginRules() async throws {

@@ -141,9 +141,12 @@ import Testing
       ])
     #expect(set["result"]?["rules"]?[0]?["name"] == "mem")
     await h.engine.alerts.evaluate(AlertInputs(cpuPercent: 99, memoryPercent: 75))
+    h.engine.clock.advance(seconds: 60)  // the rule judges a whole minute
+    await h.engine.alerts.evaluate(AlertInputs(cpuPercent: 99, memoryPercent: 75))
     let raised = try #require(await h.client.reader.first { $0["method"] == "alerts/raised" })
     #expect(raised["params"]?["rule"] == "mem" && raised["params"]?["severity"] == "critical")
     #expect(raised["params"]?["value"]?.doubleValue == 75)
+    h.engine.clock.advance(seconds: 61)
     await h.engine.alerts.evaluate(AlertInputs(cpuPercent: 99, memoryPercent: 10))
     let cleared = try #require(await h.client.reader.first { $0["method"] == "alerts/cleared" })
     #expect(cleared["params"]?["id"] == raised["params"]?["id"])

@@ -15,25 +15,34 @@ struct ServerHarness {
   /// A server on a fresh test engine (or `engine`), with one client connected as `endpoint`.
   static func make(
     endpoint: JSONRPCConnection.Endpoint = .stdio, configuration: ServerConfiguration = ServerConfiguration(),
-    engine given: Engine? = nil
+    engine given: Engine? = nil, startReading: Bool = true
   ) async throws -> ServerHarness {
     let engine: Engine
     if let given { engine = given } else { engine = try await makeTestEngine() }
     var configuration = configuration
     configuration.connectionOptions.inputClosedGracePeriod = 1
     let server = MinionsServer(configuration: configuration, engine: engine, logger: .disabled)
-    return ServerHarness(server: server, endpoint: endpoint)
+    return ServerHarness(server: server, endpoint: endpoint, startReading: startReading)
   }
 
-  /// A client on `server`.
-  init(server: MinionsServer, endpoint: JSONRPCConnection.Endpoint) {
+  /// A client on `server` (reading the server's output at once unless `startReading` is false).
+  init(server: MinionsServer, endpoint: JSONRPCConnection.Endpoint, startReading: Bool = true) {
     self.server = server
-    client = PipeClient()
+    client = PipeClient(startReading: startReading)
     session = server.serve(
       input: client.serverInput, output: client.serverOutput, endpoint: endpoint, ownsDescriptors: true)
   }
 
   var engine: Engine { server.engine }
+
+  /// Sends a request without waiting; returns its id.
+  mutating func send(_ method: String, _ params: JSONValue? = nil) -> JSONValue {
+    nextID += 1
+    var message: [String: JSONValue] = ["jsonrpc": "2.0", "id": .int(nextID), "method": .string(method)]
+    if let params { message["params"] = params }
+    client.sendLine(JSONWriter.string(.object(message)))
+    return .int(nextID)
+  }
 
   /// Sends a request and waits for its reply.
   mutating func call(_ method: String, _ params: JSONValue? = nil) async -> JSONValue {

@@ -53,11 +53,14 @@ public final class AgentRunner: Sendable {
     public var model: String?
     public var maxSteps: Int
     public var temperature: Double?
+    /// The response cache: true to use it, false never, nil for deterministic calls only.
+    public var cache: Bool?
 
     public init(
       message: String, agent: String = "assistant", sessionID: String? = nil, model: String? = nil, maxSteps: Int = 8,
-      temperature: Double? = nil
+      temperature: Double? = nil, cache: Bool? = nil
     ) {
+      self.cache = cache
       self.message = message
       self.agent = agent
       self.sessionID = sessionID
@@ -96,7 +99,8 @@ public final class AgentRunner: Sendable {
     let remembered = isNew ? [:] : try await sessions.rememberedApprovals(sessionID)
     let turn = TurnContext(
       sessionID: sessionID, turnID: turnID, identity: identity, userID: userID, gate: approvals, emit: emit,
-      maxSteps: max(1, request.maxSteps), temperature: request.temperature, model: named, remembered: remembered)
+      maxSteps: max(1, request.maxSteps), temperature: request.temperature, cache: request.cache, model: named,
+      remembered: remembered)
 
     let handle = TurnHandle()
     try running.withLock { r in
@@ -161,7 +165,8 @@ public final class AgentRunner: Sendable {
         sessionID: turn.sessionID, turnID: turn.turnID, agent: agent.name, model: p.model ?? turn.model ?? "",
         content: p.content, stopReason: stop, toolCalls: p.toolCalls, promptTokens: p.promptTokens,
         completionTokens: p.completionTokens, usageEstimated: p.estimated, ttftMs: p.ttftMs,
-        totalMs: MonotonicClock.milliseconds(since: started), modelMs: p.modelMs, cached: false)
+        totalMs: MonotonicClock.milliseconds(since: started), modelMs: p.modelMs,
+        cached: p.modelCalls > 0 && p.cachedCalls == p.modelCalls)
     }
 
     do {
@@ -262,7 +267,8 @@ public final class AgentRunner: Sendable {
     if !specs.isEmpty && !required.contains(.toolUse) { required.append(.toolUse) }
     let isTop = depth == 0
     for step in 1...turn.maxSteps {
-      let request = ModelRequest(messages: messages, tools: specs, temperature: turn.temperature ?? agent.temperature)
+      let request = ModelRequest(
+        messages: messages, tools: specs, temperature: turn.temperature ?? agent.temperature, cache: turn.cache)
       let criteria = SelectionCriteria(
         task: messages.last { $0.role == .user }?.content, requiredCapabilities: required,
         minimumContext: request.estimatedPromptTokens)
@@ -282,7 +288,7 @@ public final class AgentRunner: Sendable {
       modelName = result.model.name  // the rest of the turn stays on the model that answered
       progress.addUsage(
         prompt: result.promptTokens, completion: result.completionTokens, estimated: result.usageEstimated,
-        model: isTop ? result.model.name : nil, modelMs: result.totalMs)
+        model: isTop ? result.model.name : nil, modelMs: result.totalMs, cached: result.cached)
       let calls = result.toolCalls
       if calls.isEmpty || step == turn.maxSteps {
         // A last step that still asks for tools ends the turn without running them (and the stored
@@ -504,14 +510,16 @@ final class TurnContext: Sendable {
   let emit: @Sendable (TurnEvent) async -> Void
   let maxSteps: Int
   let temperature: Double?
+  let cache: Bool?
   let model: String?
   private let approvals: Mutex<[String: Bool]>
 
   init(
     sessionID: String, turnID: String, identity: Identity, userID: Int64, gate: any ApprovalGate,
-    emit: @escaping @Sendable (TurnEvent) async -> Void, maxSteps: Int, temperature: Double?, model: String?,
-    remembered: [String: Bool]
+    emit: @escaping @Sendable (TurnEvent) async -> Void, maxSteps: Int, temperature: Double?, cache: Bool? = nil,
+    model: String?, remembered: [String: Bool]
   ) {
+    self.cache = cache
     self.sessionID = sessionID
     self.turnID = turnID
     self.identity = identity
@@ -549,6 +557,9 @@ final class TurnProgress: Sendable {
     var completionTokens = 0
     var estimated = false
     var modelMs = 0.0
+    /// Model calls made, and how many of them the response cache answered.
+    var modelCalls = 0
+    var cachedCalls = 0
     var model: String?
     var committed: [StoredMessage] = []
     var pending: StoredMessage?
@@ -575,8 +586,14 @@ final class TurnProgress: Sendable {
     }
   }
 
-  func addUsage(prompt: Int, completion: Int, estimated: Bool, model: String? = nil, modelMs: Double = 0) {
+  func addUsage(
+    prompt: Int, completion: Int, estimated: Bool, model: String? = nil, modelMs: Double = 0, cached: Bool? = nil
+  ) {
     state.withLock {
+      if let cached {
+        $0.modelCalls += 1
+        if cached { $0.cachedCalls += 1 }
+      }
       $0.modelMs += modelMs
       $0.promptTokens += prompt
       $0.completionTokens += completion

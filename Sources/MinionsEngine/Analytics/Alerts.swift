@@ -103,6 +103,15 @@ public final class AlertCenter: Sendable {
   /// The typical p95 latency: a slow moving average of the p95 seen on each tick.
   private let baselineP95 = Mutex<Double?>(nil)
   private let observers = Mutex<[@Sendable (Alert, Bool) -> Void]>([])
+  /// CPU and memory readings of each tick (the longest window's worth), and when the first came, so a
+  /// rule judges the average over its whole window and waits until it has watched that long.
+  private let resources = Mutex<(first: Int64?, samples: [ResourceSample])>((nil, []))
+
+  struct ResourceSample {
+    var at: Int64
+    var cpu: Double?
+    var memory: Double?
+  }
 
   init(database: Database, clock: EngineClock, requests: RequestStats, logger: Logger) throws {
     self.database = database
@@ -169,9 +178,24 @@ public final class AlertCenter: Sendable {
     }
   }
 
-  /// Evaluates every enabled rule against `inputs` and the live request figures.
+  /// Evaluates every enabled rule against `inputs` (CPU and memory rules judge the average of the
+  /// readings over their window, once the engine has watched for about that long) and the live request
+  /// figures.
   public func evaluate(_ inputs: AlertInputs) async {
     let now = clock.now().millisecondsSinceEpoch
+    let history = resources.withLock { r -> (first: Int64?, samples: [ResourceSample]) in
+      if r.first == nil && (inputs.cpuPercent != nil || inputs.memoryPercent != nil) { r.first = now }
+      r.samples.append(ResourceSample(at: now, cpu: inputs.cpuPercent, memory: inputs.memoryPercent))
+      r.samples.removeAll { now - $0.at > 1440 * 60_000 }
+      return r
+    }
+    /// The average reading over the last `minutes`, nil until the readings cover about that long.
+    func average(_ minutes: Int, _ reading: (ResourceSample) -> Double?) -> Double? {
+      let window = Int64(minutes) * 60_000
+      guard let first = history.first, now - first >= window * 9 / 10 else { return nil }
+      let values = history.samples.filter { now - $0.at <= window }.compactMap(reading)
+      return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+    }
     // The baseline moves slowly (about an hour at one tick every 5 s), so a spike stands out.
     let current = requests.figures(overLast: 300)
     if let p95 = current.p95Ms, current.recentCount >= 20 {
@@ -183,11 +207,13 @@ public final class AlertCenter: Sendable {
       var message = ""
       switch rule.kind {
       case .cpu:
-        value = inputs.cpuPercent
-        message = "CPU at \(format(value ?? 0)) % (above \(format(rule.threshold)) %)"
+        value = average(rule.windowMinutes, \.cpu)
+        message =
+          "CPU averaged \(format(value ?? 0)) % over \(rule.windowMinutes) min (above \(format(rule.threshold)) %)"
       case .memory:
-        value = inputs.memoryPercent
-        message = "memory at \(format(value ?? 0)) % (above \(format(rule.threshold)) %)"
+        value = average(rule.windowMinutes, \.memory)
+        message =
+          "memory averaged \(format(value ?? 0)) % over \(rule.windowMinutes) min (above \(format(rule.threshold)) %)"
       case .errorRate:
         if figures.recentCount >= 20 { value = figures.errorRate * 100 }
         message =

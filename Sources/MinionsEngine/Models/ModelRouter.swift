@@ -26,6 +26,8 @@ public struct ModelRunResult: Sendable {
   public var cost: Double
   /// Attempts made in all (retries and failovers included).
   public var attempts: Int
+  /// Whether the answer was replayed from the response cache (no provider was called; cost 0).
+  public var cached: Bool = false
 }
 
 /// Why no model could answer.
@@ -65,11 +67,14 @@ public final class ModelRouter: Sendable {
   let options: Options
   let clock: EngineClock
   let logger: Logger
+  /// Completed answers of deterministic requests; nil turns caching off.
+  let cache: ResponseCache?
 
   init(
     registry: ModelRegistry, stats: ModelStats, health: ModelHealth, providers: [ProviderKind: any ModelProvider],
-    options: Options, clock: EngineClock, logger: Logger
+    options: Options, clock: EngineClock, logger: Logger, cache: ResponseCache? = nil
   ) {
+    self.cache = cache
     self.registry = registry
     self.stats = stats
     self.health = health
@@ -117,6 +122,13 @@ public final class ModelRouter: Sendable {
     var previous: String? = nil
     for model in candidates {
       guard let provider = providers[model.provider] else { continue }
+      let cacheKey =
+        cache != nil && ResponseCache.isCacheable(request, model: model)
+        ? ResponseCache.key(request, model: model) : nil
+      if let cacheKey, let hit = cache?.entries.get(cacheKey) {
+        return try await replay(hit, model: model, request: request, attempts: attempts, emit: emit)
+      }
+      var recorded: [ModelEvent] = []
       var retry = 0
       while true {
         attempts += 1
@@ -127,6 +139,7 @@ public final class ModelRouter: Sendable {
         var usage: (Int, Int)? = nil
         var finish: FinishReason? = nil
         var loadMs: Double? = nil
+        recorded.removeAll(keepingCapacity: true)
         func record(_ status: ModelCallRecord.Status, _ error: ModelError?) -> ModelCallRecord {
           let end = MonotonicClock.nanoseconds()
           let prompt = usage?.0 ?? request.estimatedPromptTokens
@@ -152,10 +165,12 @@ public final class ModelRouter: Sendable {
             case .text(let s):
               if firstOutput == nil { firstOutput = MonotonicClock.nanoseconds() }
               text += s
+              if cacheKey != nil { recorded.append(event) }
               try await emit(event)
             case .toolCallStart, .toolCallArguments, .toolCallEnd:
               if firstOutput == nil { firstOutput = MonotonicClock.nanoseconds() }
               assembler.apply(event)
+              if cacheKey != nil { recorded.append(event) }
               try await emit(event)
             case .usage(let p, let c): usage = (p, c)
             case .finish(let r): finish = r
@@ -164,6 +179,10 @@ public final class ModelRouter: Sendable {
           }
           let r = record(.ok, nil)
           health.recordSuccess(model.name)
+          if let cacheKey, let cache {
+            cache.entries.set(
+              cacheKey, CachedResponse(events: recorded, usage: usage.map { ($0.0, $0.1) }, finish: finish))
+          }
           return ModelRunResult(
             model: model, text: text, toolCalls: assembler.calls,
             finish: finish ?? (assembler.isEmpty ? .stop : .toolCalls),
@@ -194,6 +213,35 @@ public final class ModelRouter: Sendable {
         ?? ModelError(
           kind: .configuration, provider: .local, model: name ?? "?",
           retryable: false, message: "no provider could serve the call"))
+  }
+
+  /// Streams a cached answer through `emit` as the provider once did, and returns it as a call that
+  /// cost nothing. It is not a model call: no stats, no health change.
+  private func replay(
+    _ hit: CachedResponse, model: ModelConfig, request: ModelRequest, attempts: Int,
+    emit: (ModelEvent) async throws -> Void
+  ) async throws -> ModelRunResult {
+    let started = MonotonicClock.nanoseconds()
+    var text = ""
+    var assembler = ToolCallAssembler()
+    var firstOutput: UInt64? = nil
+    for event in hit.events {
+      try Task.checkCancellation()
+      if firstOutput == nil { firstOutput = MonotonicClock.nanoseconds() }
+      switch event {
+      case .text(let s): text += s
+      case .toolCallStart, .toolCallArguments, .toolCallEnd: assembler.apply(event)
+      default: break
+      }
+      try await emit(event)
+    }
+    let completion = hit.usage?.completionTokens ?? max(text.utf8.count + assembler.argumentCharacters, 0) / 4
+    return ModelRunResult(
+      model: model, text: text, toolCalls: assembler.calls,
+      finish: hit.finish ?? (assembler.isEmpty ? .stop : .toolCalls),
+      promptTokens: hit.usage?.promptTokens ?? request.estimatedPromptTokens, completionTokens: completion,
+      usageEstimated: hit.usage == nil, ttftMs: firstOutput.map { Double($0 - started) / 1e6 },
+      totalMs: MonotonicClock.milliseconds(since: started), cost: 0, attempts: attempts, cached: true)
   }
 
   /// Seconds to wait before retry `retry` (0-based); nil when the provider asked for longer than the cap.

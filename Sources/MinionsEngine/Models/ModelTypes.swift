@@ -77,12 +77,19 @@ public struct ModelRequest: Sendable {
   public var tools: [ToolSpec]
   public var temperature: Double?
   public var maxTokens: Int?
+  /// Whether the answer may come from and go to the response cache: true always, false never, nil
+  /// only when the request is deterministic (see `ResponseCache.isCacheable`).
+  public var cache: Bool?
 
-  public init(messages: [ChatMessage], tools: [ToolSpec] = [], temperature: Double? = nil, maxTokens: Int? = nil) {
+  public init(
+    messages: [ChatMessage], tools: [ToolSpec] = [], temperature: Double? = nil, maxTokens: Int? = nil,
+    cache: Bool? = nil
+  ) {
     self.messages = messages
     self.tools = tools
     self.temperature = temperature
     self.maxTokens = maxTokens
+    self.cache = cache
   }
 
   /// A rough token count (four characters a token), for context checks and estimated usage.

@@ -34,7 +34,7 @@ enum AgentMethods {
       }
       let request = AgentRunner.Request(
         message: p.message, agent: agent, sessionID: p.sessionId, model: model, maxSteps: p.maxSteps ?? 8,
-        temperature: p.temperature)
+        temperature: p.temperature, cache: p.cache)
       let writer = TurnUpdateWriter(session: call.session, coalesceMs: call.session.capabilities.tokenCoalesceMs ?? 0)
       let gate: any ApprovalGate =
         call.session.capabilities.approvals == true

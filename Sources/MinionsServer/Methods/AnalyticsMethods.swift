@@ -54,6 +54,37 @@ enum AnalyticsMethods {
     }
 
     table.register(
+      "analytics/export",
+      summary: "Writes metrics, events, requests (model calls) or the audit log to a file in the data directory.",
+      description:
+        "Rows with since <= at < until (both optional), oldest first, streamed to a new file (mode 0600) in the "
+        + "data directory's exports/ folder as csv (RFC 4180, header first), json (an array of objects) or ndjson. "
+        + "Buffered metrics are written first so the export is complete; the export is audited.",
+      access: .permission(.analyticsExport), params: AnalyticsExportParams.self, result: AnalyticsExportResult.self
+    ) { p, call in
+      let identity = try call.requireIdentity()
+      if let since = p.since, let until = p.until, since >= until {
+        throw ResponseError.invalidParams(field: "until", "must be later than since")
+      }
+      let format: TabularFormat
+      switch p.format {
+      case .csv: format = .csv
+      case .json: format = .json
+      case .ndjson: format = .ndjson
+      }
+      let engine = call.engine
+      let exporter = Exporter(
+        database: engine.database, metrics: engine.metrics, dataDirectory: engine.configuration.dataDirectory)
+      let (path, rows) = try await exporter.export(
+        Exporter.Dataset(rawValue: p.dataset.rawValue)!, since: p.since, until: p.until, format: format,
+        now: engine.clock.now())
+      engine.audit.record(
+        username: identity.username, action: "analytics.export", target: p.dataset.rawValue, outcome: .ok,
+        details: ["rows": .int(rows), "format": .string(p.format.rawValue)])
+      return AnalyticsExportResult(path: path, rows: rows)
+    }
+
+    table.register(
       "alerts/list", summary: "Alerts raised since a time (default: the last 7 days), newest first.",
       access: .permission(.analyticsRead), params: AlertsListParams.self, result: AlertsListResult.self
     ) { p, call in

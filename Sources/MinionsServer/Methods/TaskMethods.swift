@@ -93,7 +93,7 @@ enum TaskMethods {
         let p = try decode(AgentChatParams.self, record.params)
         let request = AgentRunner.Request(
           message: p.message, agent: p.agent ?? "assistant", sessionID: p.sessionId, model: p.model,
-          maxSteps: p.maxSteps ?? 8, temperature: p.temperature)
+          maxSteps: p.maxSteps ?? 8, temperature: p.temperature, cache: p.cache)
         let outcome = try await engine.runner.chat(request, identity: identity, approvals: engine.policyApprovals) {
           _ in
         }

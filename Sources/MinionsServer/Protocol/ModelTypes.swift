@@ -125,6 +125,9 @@ public struct AgentChatParams: Codable, Sendable, JSONSchemaDocumented {
       "model": "a model name; absent: the engine selects one (and fails over to the next candidate)",
       "maxSteps": "model calls the turn may make (1–64, default 8)",
       "temperature": "0 to 2",
+      "cache":
+        "true: answer from the response cache when the same request was answered before (and store the answer); "
+        + "false: never; absent: only deterministic calls (temperature 0, not scripted models)",
     ]
   }
 }
