@@ -143,7 +143,10 @@ func whoamiRequest(id: Int) -> [UInt8] {
 
 /// Request throughput with `window` requests in flight: a writer thread keeps the window full while
 /// this thread reads replies. Bounded in count and in time.
-func pipelinedThroughput(_ peer: StdioPeer, requests: Int, window: Int, maxSeconds: Double) -> Double {
+func pipelinedThroughput(
+  _ peer: StdioPeer, requests: Int, window: Int, maxSeconds: Double,
+  request: @escaping @Sendable (Int) -> [UInt8] = whoamiRequest
+) -> Double {
   let slots = CountingSemaphore(window)
   let stop = AtomicFlag()
   let writerDone = OneShotEvent()
@@ -153,7 +156,7 @@ func pipelinedThroughput(_ peer: StdioPeer, requests: Int, window: Int, maxSecon
     for id in 1...requests {
       if stop.isSet { break }
       slots.wait()
-      batch = whoamiRequest(id: id)
+      batch = request(id)
       batch.withUnsafeBytes { buf in
         var off = 0
         while off < buf.count {

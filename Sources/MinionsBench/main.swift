@@ -37,6 +37,7 @@ let suites: [(String, @Sendable () async throws -> [BenchRow])] = [
   ("select", { try await ModelBenchmarks.selection() }),
   ("agents", { try await AgentBenchmarks.run() }),
   ("cache", { try CacheBenchmarks.run(peerPython: peerPython) }),
+  ("analytics", { try await AnalyticsBenchmarks.run(enginePath: enginePath) }),
 ]
 var rows: [BenchRow] = []
 let started = MonotonicClock.nanoseconds()

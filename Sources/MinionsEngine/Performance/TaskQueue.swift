@@ -84,8 +84,11 @@ public final class TaskQueue: Sendable {
   private let state = Mutex(State())
   /// Told of every status change: the task, and the connection that submitted it (if known).
   private let observers = Mutex<[@Sendable (Record, Int?) -> Void]>([])
-  /// When a submitted task's body started, for the submit → start benchmark.
-  let startedHook = Mutex<(@Sendable (String) -> Void)?>(nil)
+  /// Called with a task's id as it starts (the submit → start benchmark).
+  private let startedHook = Mutex<(@Sendable (String) -> Void)?>(nil)
+
+  /// Calls `hook` with each task's id as it starts, before its executor runs (one hook; nil removes it).
+  public func onStart(_ hook: (@Sendable (String) -> Void)?) { startedHook.withLock { $0 = hook } }
 
   init(database: Database, clock: EngineClock, settings: SettingsStore, users: UserDirectory, logger: Logger) {
     self.database = database
