@@ -199,9 +199,9 @@ public final class MinionsServer: Sendable {
     if case .failure(let e) = result, e.code != .invalidParams && e.code != .requestCancelled { failed = true }
     engine.requests.record(method: method, milliseconds: ms, error: failed)
     let tags = engine.metrics.cachedTags("method", method)
-    engine.metrics.record("rpc.requests", 1, encodedTags: tags)
-    engine.metrics.record("rpc.latency_ms", ms, encodedTags: tags)
-    if failed { engine.metrics.record("rpc.errors", 1, encodedTags: tags) }
+    engine.metrics.record("rpc.requests", 1, encodedTags: tags, keepsRow: false)
+    engine.metrics.record("rpc.latency_ms", ms, encodedTags: tags, keepsRow: false)
+    if failed { engine.metrics.record("rpc.errors", 1, encodedTags: tags, keepsRow: false) }
   }
 
   /// The permission check every call passes through.

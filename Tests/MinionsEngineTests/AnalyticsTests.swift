@@ -46,6 +46,23 @@ import Testing
     #expect(total?[0].int == 2 && total?[1].double == 12 && total?[2].double == 7)
   }
 
+  @Test func perRequestFiguresAreCountedWithoutARowEach() async throws {
+    let e = try await makeTestEngine()
+    let tags = e.metrics.cachedTags("method", "ping")
+    for i in 0..<300 { e.metrics.record("test.rpc_ms", Double(i), encodedTags: tags, keepsRow: false) }
+    try await e.metrics.flush()
+    let raw = try await e.database.read { try $0.scalarInt("SELECT count(*) FROM metrics WHERE name = 'test.rpc_ms'") }
+    #expect(raw == 0)
+    let rollup = try await e.database.read { c in
+      try c.queryOne("SELECT sum(count), sum(sum) FROM metric_rollups WHERE name = 'test.rpc_ms'")
+    }
+    #expect(rollup?[0].int == 300 && rollup?[1].double == Double(299 * 300 / 2))
+    let histogram = try await e.database.read { c in
+      try c.scalarInt("SELECT sum(count) FROM metric_histograms WHERE name = 'test.rpc_ms'")
+    }
+    #expect(histogram == 300)
+  }
+
   @Test func theBufferIsWrittenByItselfShortlyAfter() async throws {
     let e = try await makeTestEngine()
     e.metrics.record("test.later", 1)

@@ -61,6 +61,14 @@ func renderPath(_ path: [any CodingKey], root: String) -> String {
   return out
 }
 
+struct NameKey: CodingKey {
+  let stringValue: String
+  var intValue: Int? { nil }
+  init(_ name: String) { stringValue = name }
+  init?(stringValue: String) { self.stringValue = stringValue }
+  init?(intValue: Int) { return nil }
+}
+
 struct IndexKey: CodingKey {
   var stringValue: String { "\(index)" }
   var intValue: Int? { index }
@@ -143,6 +151,19 @@ final class JSONValueDecoderImpl: Decoder {
     if T.self == Int.self { return try decodeInteger(v, as: Int.self, path: path) as! T }
     if T.self == Bool.self { return try decodeBool(v, path: path) as! T }
     if T.self == Double.self { return try decodeDouble(v, path: path) as! T }
+    // String-keyed maps are common in params (tags, env, arguments) and slow through Codable's generic
+    // dictionary path: decode them directly.
+    if T.self == [String: String].self {
+      guard case .object(let members) = v else { throw mismatch(expected: "object", got: v, path: path) }
+      var out: [String: String] = [:]
+      out.reserveCapacity(members.count)
+      for (k, m) in members { out[k] = try decodeString(m, path: path + [NameKey(k)]) }
+      return out as! T
+    }
+    if T.self == [String: JSONValue].self {
+      guard case .object(let members) = v else { throw mismatch(expected: "object", got: v, path: path) }
+      return members as! T
+    }
     return try T(from: JSONValueDecoderImpl(value: v, codingPath: path, rootPath: rootPath))
   }
 

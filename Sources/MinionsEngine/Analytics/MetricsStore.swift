@@ -21,6 +21,8 @@ public final class MetricsStore: Sendable {
     public var value: Double
     /// Canonical JSON of the tags (sorted keys), so equal tags group together.
     public var tags: String
+    /// Whether the point is stored as a row of its own, or only counted in the rollups and histograms.
+    public var keepsRow: Bool = true
   }
 
   public struct Event: Sendable {
@@ -63,9 +65,15 @@ public final class MetricsStore: Sendable {
   }
 
   /// Records a metric whose tags are already canonical JSON (the hot paths keep them ready).
-  public func record(_ name: String, _ value: Double, encodedTags: String, at: Timestamp? = nil) {
+  ///
+  /// - Parameter keepsRow: false for per-request figures (`rpc.*`) that only reports read: they go into
+  ///   the hourly rollups and histograms without a row each, which would double the database's work
+  ///   under load for nothing a report or an alert needs.
+  public func record(_ name: String, _ value: Double, encodedTags: String, at: Timestamp? = nil, keepsRow: Bool = true)
+  {
     let point = Point(
-      at: (at ?? clock.now()).millisecondsSinceEpoch, name: name, value: value.isFinite ? value : 0, tags: encodedTags)
+      at: (at ?? clock.now()).millisecondsSinceEpoch, name: name, value: value.isFinite ? value : 0, tags: encodedTags,
+      keepsRow: keepsRow)
     let count = points.withLock { p -> Int in
       p.append(point)
       return p.count
@@ -145,9 +153,11 @@ public final class MetricsStore: Sendable {
     var rollups: [RollupKey: (count: Int, sum: Double, min: Double, max: Double)] = [:]
     var histograms: [HistogramKey: Int] = [:]
     for p in points {
-      try c.execute(
-        "INSERT INTO metrics(at, name, value, tags) VALUES (?, ?, ?, ?)",
-        [.int(p.at), .text(p.name), .double(p.value), .text(p.tags)])
+      if p.keepsRow {
+        try c.execute(
+          "INSERT INTO metrics(at, name, value, tags) VALUES (?, ?, ?, ?)",
+          [.int(p.at), .text(p.name), .double(p.value), .text(p.tags)])
+      }
       let key = RollupKey(name: p.name, hour: p.at - p.at % hourMs, tags: p.tags)
       if var r = rollups[key] {
         r.count += 1

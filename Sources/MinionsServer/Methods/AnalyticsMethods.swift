@@ -4,7 +4,15 @@ import MinionsEngine
 
 /// `analytics/*` and `alerts/*`: custom metrics, reports, exports, alert rules and alerts.
 enum AnalyticsMethods {
-  static let namePattern = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+  /// 1 to 128 ASCII letters, digits, `.`, `_` or `-`.
+  static func isMetricName(_ name: String) -> Bool {
+    let bytes = name.utf8
+    return (1...128).contains(bytes.count)
+      && bytes.allSatisfy { b in
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2E || b == 0x5F
+          || b == 0x2D
+      }
+  }
 
   static func register(in table: inout MethodTable) {
     table.register(
@@ -12,7 +20,7 @@ enum AnalyticsMethods {
       description: "Buffered and written in batches with the engine's own metrics; reports and exports include it.",
       access: .permission(.chat), params: AnalyticsRecordParams.self, result: EmptyResult.self
     ) { p, call in
-      guard (1...128).contains(p.name.count), p.name.allSatisfy({ namePattern.contains($0) }) else {
+      guard isMetricName(p.name) else {
         throw ResponseError.invalidParams(field: "name", "must be 1 to 128 letters, digits, . _ or -")
       }
       guard p.value.isFinite else { throw ResponseError.invalidParams(field: "value", "must be a finite number") }
