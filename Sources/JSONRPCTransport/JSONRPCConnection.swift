@@ -486,6 +486,7 @@ public final class JSONRPCConnection: Sendable {
         }
       }
       await completion(Response(id: request.id, result: result))
+      context.afterReplyActions.run()
       let idle = state.withLock { s -> OneShotEvent? in
         s.active -= 1
         return s.active == 0 ? s.idle : nil

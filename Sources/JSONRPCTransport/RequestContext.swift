@@ -1,5 +1,6 @@
 import JSONRPC
 import MinionsCore
+import Synchronization
 
 /// What a request handler knows about the request it is serving and the connection it came on.
 public struct RequestContext: Sendable {
@@ -8,6 +9,7 @@ public struct RequestContext: Sendable {
   public let connection: JSONRPCConnection
   /// The `workDoneToken` from the params, when the client asked for progress.
   public let workDoneToken: JSONValue?
+  let afterReplyActions = AfterReplyActions()
 
   public init(id: RequestID, method: String, params: JSONValue?, connection: JSONRPCConnection) {
     self.id = id
@@ -18,6 +20,13 @@ public struct RequestContext: Sendable {
     } else {
       self.workDoneToken = nil
     }
+  }
+
+  /// Runs `action` once this request's reply has been queued for writing, so whatever it sends comes
+  /// after the reply (a subscription's first update, a task's first status). In a batch the replies
+  /// are sent together when all are done, so there it runs before the batch's reply is written.
+  public func afterReply(_ action: @escaping @Sendable () -> Void) {
+    afterReplyActions.add(action)
   }
 
   /// True once the client cancelled this request (or the connection is going away).
@@ -52,5 +61,19 @@ public struct ProgressReporter: Sendable {
     var value: [String: JSONValue] = ["kind": "end"]
     if let message { value["message"] = .string(message) }
     await connection.notify("$/progress", ["token": token, "value": .object(value)])
+  }
+}
+
+/// The actions `RequestContext.afterReply` collected for one request.
+final class AfterReplyActions: Sendable {
+  private let actions = Mutex<[@Sendable () -> Void]>([])
+
+  func add(_ action: @escaping @Sendable () -> Void) { actions.withLock { $0.append(action) } }
+
+  func run() {
+    for action in actions.withLock({ a in
+      defer { a.removeAll() }
+      return a
+    }) { action() }
   }
 }

@@ -63,8 +63,12 @@ final class MetricsHub: Sendable {
     return snapshot
   }
 
-  /// Starts sending `session` a snapshot every `intervalMs`, the first at once.
-  func subscribe(session: ClientSession, server: MinionsServer, intervalMs: Int) throws -> String {
+  /// Makes a subscription sending `session` a snapshot every `intervalMs`, the first as soon as the
+  /// returned `start` is called (after the subscribe reply, so the client knows the id first).
+  func subscribe(session: ClientSession, server: MinionsServer, intervalMs: Int) throws -> (
+    id: String, start: @Sendable () -> Void
+  ) {
+    let (started, starter) = AsyncStream<Void>.makeStream()
     let connection = session.connection.number
     let id = "m_\(counter.add(1, ordering: .relaxed).newValue)"
     try subscriptions.withLock { all in
@@ -77,6 +81,7 @@ final class MetricsHub: Sendable {
       }
       let gate = SendGate()
       let task = Task { [weak server, weak session] in
+        for await _ in started { break }  // ends at once if cancelled first
         var next = MonotonicClock.nanoseconds()
         while !Task.isCancelled {
           guard let server, let session else { return }
@@ -98,7 +103,13 @@ final class MetricsHub: Sendable {
       }
       all[connection, default: []].append(Subscription(id: id, task: task, gate: gate))
     }
-    return id
+    return (
+      id,
+      {
+        starter.yield()
+        starter.finish()
+      }
+    )
   }
 
   /// Ends one of the connection's subscriptions; false when it has none with this id.

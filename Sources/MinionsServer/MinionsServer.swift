@@ -19,6 +19,7 @@ public final class MinionsServer: Sendable {
   private let connectionCounter = Atomic<Int>(0)
   /// Snapshots and live metrics subscriptions.
   let metricsHub = MetricsHub()
+  private let taskUpdates = TaskUpdateRelay()
   /// The OpenRPC document, built once from the method table.
   public let openRPCDocument: JSONValue
 
@@ -35,11 +36,18 @@ public final class MinionsServer: Sendable {
     Task { await engine.tasks.start(executor: executor) }
   }
 
-  /// Tells the connection that submitted a task about its new status.
+  /// Tells the connection that submitted a task about its new status (in order, after the submit reply).
   private func taskChanged(_ record: TaskQueue.Record, _ connection: Int?) {
-    guard let connection, let session = sessions.withLock({ $0[connection] }) else { return }
+    guard let connection, sessions.withLock({ $0[connection] }) != nil else { return }
     let params: JSONValue = ["taskId": .string(record.id), "status": .string(record.status.rawValue)]
-    Task { await session.notify("tasks/updated", params) }
+    taskUpdates.send(params, to: connection) { [weak self] in self?.sessions.withLock { $0[connection] } }
+  }
+
+  /// Holds a connection's `tasks/updated` while a submit is being answered (see `TaskUpdateRelay`).
+  func holdTaskUpdates(_ connection: Int) { taskUpdates.hold(connection) }
+
+  func releaseTaskUpdates(_ connection: Int) {
+    taskUpdates.release(connection) { [weak self] in self?.sessions.withLock { $0[connection] } }
   }
 
   /// Tells every connection whose user reads analytics that an alert was raised or cleared.
@@ -138,6 +146,7 @@ public final class MinionsServer: Sendable {
   func sessionDidClose(_ session: ClientSession) {
     sessions.withLock { _ = $0.removeValue(forKey: session.connection.number) }
     metricsHub.connectionClosed(session.connection.number)
+    taskUpdates.forget(session.connection.number)
   }
 
   // MARK: Dispatch (called by each session, which is its connection's handler)

@@ -273,17 +273,29 @@ public final class AgentRunner: Sendable {
         task: messages.last { $0.role == .user }?.content, requiredCapabilities: required,
         minimumContext: request.estimatedPromptTokens)
       if isTop { progress.beginStep() }
-      let result = try await router.run(
-        request, model: modelName, criteria: criteria,
-        context: ModelCallContext(username: turn.identity.username, sessionID: turn.sessionID)
-      ) { event in
-        guard case .text(let s) = event, !s.isEmpty else { return }
-        if isTop {
-          progress.appendText(s, ttftMs: MonotonicClock.milliseconds(since: started))
-        } else {
-          subText?.append(s)
+      let callStarted = MonotonicClock.nanoseconds()
+      let result: ModelRunResult
+      do {
+        result = try await router.run(
+          request, model: modelName, criteria: criteria,
+          context: ModelCallContext(username: turn.identity.username, sessionID: turn.sessionID)
+        ) { event in
+          guard case .text(let s) = event, !s.isEmpty else { return }
+          if isTop {
+            progress.appendText(s, ttftMs: MonotonicClock.milliseconds(since: started))
+          } else {
+            subText?.append(s)
+          }
+          await turn.emit(.token(text: s, agent: agent.name))
         }
-        await turn.emit(.token(text: s, agent: agent.name))
+      } catch {
+        // A cancelled call still read its prompt and took time: count both (estimated) in the reply.
+        if Task.isCancelled {
+          progress.addUsage(
+            prompt: request.estimatedPromptTokens, completion: 0, estimated: true, model: isTop ? modelName : nil,
+            modelMs: MonotonicClock.milliseconds(since: callStarted))
+        }
+        throw error
       }
       modelName = result.model.name  // the rest of the turn stays on the model that answered
       progress.addUsage(

@@ -67,7 +67,8 @@ enum AnalyticsMethods {
       description:
         "Rows with since <= at < until (both optional), oldest first, streamed to a new file (mode 0600) in the "
         + "data directory's exports/ folder as csv (RFC 4180, header first), json (an array of objects) or ndjson. "
-        + "Buffered metrics are written first so the export is complete; the export is audited.",
+        + "Buffered metrics are written first so the export is complete; the export is audited. With workDoneToken "
+        + "it reports $/progress begin and end.",
       access: .permission(.analyticsExport), params: AnalyticsExportParams.self, result: AnalyticsExportResult.self
     ) { p, call in
       let identity = try call.requireIdentity()
@@ -81,11 +82,14 @@ enum AnalyticsMethods {
       case .ndjson: format = .ndjson
       }
       let engine = call.engine
+      let progress = call.request.progress
+      await progress?.begin(title: "Exporting \(p.dataset.rawValue)", cancellable: false)
       let exporter = Exporter(
         database: engine.database, metrics: engine.metrics, dataDirectory: engine.configuration.dataDirectory)
       let (path, rows) = try await exporter.export(
         Exporter.Dataset(rawValue: p.dataset.rawValue)!, since: p.since, until: p.until, format: format,
         now: engine.clock.now())
+      await progress?.end(message: "\(rows) rows")
       engine.audit.record(
         username: identity.username, action: "analytics.export", target: p.dataset.rawValue, outcome: .ok,
         details: ["rows": .int(rows), "format": .string(p.format.rawValue)])

@@ -20,7 +20,7 @@ enum MetricsMethods {
       "metrics/subscribe",
       summary: "Sends metrics/update with a fresh snapshot every intervalMs (at least 100) until unsubscribed.",
       description:
-        "The first update is sent at once. A client that reads slowly only ever gets the newest snapshot: updates "
+        "The first update follows the reply at once. A client that reads slowly only ever gets the newest snapshot: updates "
         + "it has not read yet are replaced, never queued. Subscriptions end with metrics/unsubscribe or when the "
         + "connection closes; a connection may hold 16.",
       access: .permission(.analyticsRead), params: MetricsSubscribeParams.self, result: MetricsSubscribeResult.self
@@ -29,8 +29,9 @@ enum MetricsMethods {
         throw ResponseError.invalidParams(
           field: "intervalMs", "must be between \(MetricsHub.minimumIntervalMs) and \(MetricsHub.maximumIntervalMs)")
       }
-      let id = try call.server.metricsHub.subscribe(
+      let (id, start) = try call.server.metricsHub.subscribe(
         session: call.session, server: call.server, intervalMs: p.intervalMs)
+      call.request.afterReply(start)
       return MetricsSubscribeResult(subscriptionId: id)
     }
 

@@ -41,9 +41,13 @@ enum TaskMethods {
           throw ResponseError.invalidParams(field: "params." + field, reason)
         }
       }
+      // The task may start (and change status) before this reply is written: its updates wait for it.
+      let connection = call.request.connection.number
+      let server = call.server
+      server.holdTaskUpdates(connection)
+      call.request.afterReply { server.releaseTaskUpdates(connection) }
       let record = try await call.engine.tasks.submit(
-        kind: p.kind, params: p.params, priority: p.priority ?? .normal, identity: identity,
-        connection: call.request.connection.number)
+        kind: p.kind, params: p.params, priority: p.priority ?? .normal, identity: identity, connection: connection)
       return TaskSubmitResult(taskId: record.id)
     }
 
