@@ -10,9 +10,9 @@ BIN_DEBUG     = .build/debug/minions
 LISTEN       ?= 127.0.0.1:7411
 
 # System libraries the engine links, and what the tests drive it with.
-DEB_PACKAGES = libsqlite3-dev libcurl4-openssl-dev libssl-dev libcrypt-dev python3 python3-venv
+DEB_PACKAGES = libsqlite3-dev libcurl4-openssl-dev libssl-dev libcrypt-dev python3 python3-venv neovim
 
-.PHONY: run test test-python bench bench-peers serve clean deps build build-release
+.PHONY: run test test-python test-clients bench bench-peers serve clean deps build build-release
 
 ## run: install what is missing, build, and run the engine's main job on its embedded defaults: a chat
 ## with the agents on a terminal (`minions chat`), or a scripted tour of the protocol when none is attached
@@ -24,11 +24,18 @@ TEST_VENV = .build/test-venv
 # reference MCP server the MCP client tests use.
 TEST_PYTHON_PACKAGES = pyjwt bcrypt mcp mcp-server-time
 
-## test: install what is missing, build, and run every test
+## test: install what is missing, build, and run every test (the engine's, then the clients')
 test: deps test-python
 	$(SWIFT) build $(DEBUG_FLAGS) --build-tests
 	MINIONS_BIN=$(CURDIR)/$(BIN_DEBUG) MINIONS_TEST_PYTHON=$(CURDIR)/$(TEST_VENV)/bin/python \
 	  $(SWIFT) test $(DEBUG_FLAGS) --skip-build
+	@$(MAKE) --no-print-directory test-clients
+
+# The thin clients against the debug engine: the Python client (stdlib unittest, with Debian's
+# python3) and the Neovim plugin (headless nvim).
+test-clients:
+	cd clients/python && MINIONS_BIN=$(CURDIR)/$(BIN_DEBUG) python3 -m unittest discover -s tests
+	MINIONS_BIN=$(CURDIR)/$(BIN_DEBUG) sh clients/nvim/test/run.sh
 
 # A venv under .build/ with the Python packages the tests use; installed once, then reused.
 test-python:

@@ -40,6 +40,23 @@ private struct Nested: Codable {
           tags: ["a"], extra: ["x": [1]]))
   }
 
+  @Test func enumsAndStringMapsDecodeWithPreciseErrors() throws {
+    struct Choice: Codable { var strategy: Strategy; var env: [String: String]? }
+    let ok = try decoder.decode(Choice.self, from: ["strategy": "cheapest", "env": ["A": "1"]])
+    #expect(ok.strategy == .cheapest && ok.env == ["A": "1"])
+    #expect(
+      throws: JSONDecodingError(path: "strategy", message: "must be one of \"fastest\", \"cheapest\", got \"slowest\"")
+    ) {
+      try decoder.decode(Choice.self, from: ["strategy": "slowest"])
+    }
+    #expect(throws: JSONDecodingError(path: "strategy", message: "expected string, got integer")) {
+      try decoder.decode(Choice.self, from: ["strategy": 3])
+    }
+    #expect(throws: JSONDecodingError(path: "env.A", message: "expected string, got integer")) {
+      try decoder.decode(Choice.self, from: ["strategy": "fastest", "env": ["A": 1]])
+    }
+  }
+
   @Test func nullMeansAbsentForOptionalFields() throws {
     let p = try decoder.decode(Params.self, from: ["message": "hi", "maxSteps": nil])
     #expect(p.maxSteps == nil)

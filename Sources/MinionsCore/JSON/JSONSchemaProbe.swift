@@ -13,6 +13,12 @@ extension JSONSchemaEnum {
     ["type": "string", "enum": .array(allCases.map { .string($0.rawValue) })]
   }
   public static var schemaSample: Self { allCases.first! }
+
+  /// The case whose raw value is `raw`, if any (for decoders that hold only the metatype).
+  static func caseNamed(_ raw: String) -> Any? { Self(rawValue: raw) }
+
+  /// `"a", "b", "c"`: the allowed values, for error messages.
+  static var allowedValuesText: String { allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ") }
 }
 
 /// Per-field descriptions a type may add to its inferred schema.

@@ -112,59 +112,69 @@ final class JSONValueDecoderImpl: Decoder {
 
   // MARK: Primitive conversions shared by the containers
 
-  func decodeBool(_ v: JSONValue, path: [any CodingKey]) throws -> Bool {
-    guard case .bool(let b) = v else { throw mismatch(expected: "boolean", got: v, path: path) }
+  func decodeBool(_ v: JSONValue, path: @autoclosure () -> [any CodingKey]) throws -> Bool {
+    guard case .bool(let b) = v else { throw mismatch(expected: "boolean", got: v, path: path()) }
     return b
   }
 
-  func decodeString(_ v: JSONValue, path: [any CodingKey]) throws -> String {
-    guard case .string(let s) = v else { throw mismatch(expected: "string", got: v, path: path) }
+  func decodeString(_ v: JSONValue, path: @autoclosure () -> [any CodingKey]) throws -> String {
+    guard case .string(let s) = v else { throw mismatch(expected: "string", got: v, path: path()) }
     return s
   }
 
-  func decodeDouble(_ v: JSONValue, path: [any CodingKey]) throws -> Double {
+  func decodeDouble(_ v: JSONValue, path: @autoclosure () -> [any CodingKey]) throws -> Double {
     switch v {
     case .int(let i): return Double(i)
     case .double(let d): return d
-    default: throw mismatch(expected: "number", got: v, path: path)
+    default: throw mismatch(expected: "number", got: v, path: path())
     }
   }
 
-  func decodeInteger<T: FixedWidthInteger>(_ v: JSONValue, as: T.Type, path: [any CodingKey]) throws -> T {
+  func decodeInteger<T: FixedWidthInteger>(_ v: JSONValue, as: T.Type, path: @autoclosure () -> [any CodingKey]) throws
+    -> T
+  {
     switch v {
     case .int(let i):
-      guard let r = T(exactly: i) else { throw fail("integer \(i) is out of range", path: path) }
+      guard let r = T(exactly: i) else { throw fail("integer \(i) is out of range", path: path()) }
       return r
     case .double(let d):
       guard d.rounded() == d, let r = T(exactly: d) else {
-        throw fail("expected integer, got \(d)", path: path)
+        throw fail("expected integer, got \(d)", path: path())
       }
       return r
     default:
-      throw mismatch(expected: "integer", got: v, path: path)
+      throw mismatch(expected: "integer", got: v, path: path())
     }
   }
 
-  func decodeValue<T: Decodable>(_ type: T.Type, from v: JSONValue, path: [any CodingKey]) throws -> T {
+  func decodeValue<T: Decodable>(_ type: T.Type, from v: JSONValue, path: @autoclosure () -> [any CodingKey]) throws
+    -> T
+  {
     if T.self == JSONValue.self { return v as! T }
-    if T.self == String.self { return try decodeString(v, path: path) as! T }
-    if T.self == Int.self { return try decodeInteger(v, as: Int.self, path: path) as! T }
-    if T.self == Bool.self { return try decodeBool(v, path: path) as! T }
-    if T.self == Double.self { return try decodeDouble(v, path: path) as! T }
+    if T.self == String.self { return try decodeString(v, path: path()) as! T }
+    if T.self == Int.self { return try decodeInteger(v, as: Int.self, path: path()) as! T }
+    if T.self == Bool.self { return try decodeBool(v, path: path()) as! T }
+    if T.self == Double.self { return try decodeDouble(v, path: path()) as! T }
     // String-keyed maps are common in params (tags, env, arguments) and slow through Codable's generic
     // dictionary path: decode them directly.
     if T.self == [String: String].self {
-      guard case .object(let members) = v else { throw mismatch(expected: "object", got: v, path: path) }
+      guard case .object(let members) = v else { throw mismatch(expected: "object", got: v, path: path()) }
       var out: [String: String] = [:]
       out.reserveCapacity(members.count)
-      for (k, m) in members { out[k] = try decodeString(m, path: path + [NameKey(k)]) }
+      for (k, m) in members { out[k] = try decodeString(m, path: path() + [NameKey(k)]) }
       return out as! T
     }
     if T.self == [String: JSONValue].self {
-      guard case .object(let members) = v else { throw mismatch(expected: "object", got: v, path: path) }
+      guard case .object(let members) = v else { throw mismatch(expected: "object", got: v, path: path()) }
       return members as! T
     }
-    return try T(from: JSONValueDecoderImpl(value: v, codingPath: path, rootPath: rootPath))
+    // A string enum names its allowed values instead of Swift's "Cannot initialize Kind from …".
+    if let e = T.self as? any JSONSchemaEnum.Type {
+      guard case .string(let raw) = v else { throw mismatch(expected: "string", got: v, path: path()) }
+      if let value = e.caseNamed(raw) { return value as! T }
+      throw fail("must be one of \(e.allowedValuesText), got \"\(raw)\"", path: path())
+    }
+    return try T(from: JSONValueDecoderImpl(value: v, codingPath: path(), rootPath: rootPath))
   }
 
   struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
