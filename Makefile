@@ -12,7 +12,7 @@ LISTEN       ?= 127.0.0.1:7411
 # System libraries the engine links, and what the tests drive it with.
 DEB_PACKAGES = libsqlite3-dev libcurl4-openssl-dev libssl-dev libcrypt-dev python3 python3-venv neovim
 
-.PHONY: run test test-python test-clients bench bench-peers serve clean deps build build-release
+.PHONY: run test test-python test-clients bench bench-peers serve dashboard clean deps build build-release
 
 ## run: install what is missing, build, and run the engine's main job on its embedded defaults: a chat
 ## with the agents on a terminal (`minions chat`), or a scripted tour of the protocol when none is attached
@@ -59,6 +59,19 @@ bench-peers:
 ## serve: run the engine as a TCP server on $(LISTEN)
 serve: deps build-release
 	$(BIN_RELEASE) serve --listen $(LISTEN)
+
+HTTP ?= 127.0.0.1:7412
+
+## dashboard: build, make an admin user if there is none (its password printed once), and serve the
+## web dashboard on $(HTTP)
+dashboard: deps build-release
+	@if ! $(BIN_RELEASE) users list 2>/dev/null | grep -q '^admin '; then \
+	  pw=$$(head -c 18 /dev/urandom | base64 | tr -d '/+='); \
+	  echo "$$pw" | $(BIN_RELEASE) users add admin --role admin --password-stdin >/dev/null && \
+	  echo "made the user 'admin' with the password: $$pw  (change it on the Security page)"; \
+	fi
+	@echo "dashboard: http://$(HTTP)/  — log in as admin (or any user made with 'minions users add')"
+	$(BIN_RELEASE) serve --http $(HTTP)
 
 build: deps
 	$(SWIFT) build $(DEBUG_FLAGS)

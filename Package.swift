@@ -31,9 +31,15 @@ let package = Package(
     .target(name: "MinionsEngine", dependencies: ["MinionsStore", "MinionsCrypto", "MinionsHTTP", "MinionsCore"]),
     // The protocol surface: the method table, permissions, error mapping, OpenRPC.
     .target(name: "MinionsServer", dependencies: ["JSONRPC", "JSONRPCTransport", "MinionsEngine", "MinionsCore"]),
+    // HTTP mode: the dashboard's files, a WebSocket endpoint that is a JSON-RPC connection, health,
+    // Prometheus.
+    .target(
+      name: "MinionsWeb",
+      dependencies: ["MinionsServer", "MinionsEngine", "JSONRPCTransport", "MinionsCrypto", "MinionsCore"]),
     // The executable.
     .executableTarget(
-      name: "minions", dependencies: ["MinionsServer", "MinionsEngine", "JSONRPCTransport", "MinionsCore"]),
+      name: "minions",
+      dependencies: ["MinionsServer", "MinionsWeb", "MinionsEngine", "JSONRPCTransport", "MinionsCore"]),
     // `make bench`.
     .executableTarget(
       name: "MinionsBench",
@@ -64,6 +70,11 @@ let package = Package(
       name: "MinionsServerTests",
       dependencies: [
         "MinionsServer", "MinionsEngine", "JSONRPCTransport", "JSONRPC", "MinionsCore", "MinionsTestSupport",
+      ]),
+    .testTarget(
+      name: "MinionsWebTests",
+      dependencies: [
+        "MinionsWeb", "MinionsServer", "MinionsEngine", "JSONRPCTransport", "MinionsCore", "MinionsTestSupport",
       ]),
     .testTarget(
       name: "EndToEndTests", dependencies: ["JSONRPC", "MinionsCore", "MinionsTestSupport"], exclude: ["Fixtures"]),

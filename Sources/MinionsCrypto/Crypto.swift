@@ -13,6 +13,15 @@ public enum Crypto {
     return digest
   }
 
+  /// SHA-1 of `data` — only for protocols that fix it (the WebSocket handshake), never for security.
+  public static func sha1(_ data: some ContiguousBytesView) -> [UInt8] {
+    var digest = [UInt8](repeating: 0, count: Int(SHA_DIGEST_LENGTH))
+    data.withBytes { buf in
+      _ = SHA1(buf.baseAddress?.assumingMemoryBound(to: UInt8.self), buf.count, &digest)
+    }
+    return digest
+  }
+
   /// SHA-256 as lowercase hex.
   public static func sha256Hex(_ text: String) -> String { hex(sha256(Array(text.utf8))) }
 

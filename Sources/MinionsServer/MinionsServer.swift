@@ -137,6 +137,9 @@ public final class MinionsServer: Sendable {
 
   public var connectionCount: Int { sessions.withLock { $0.count } }
 
+  /// The figures of `metrics/snapshot` now (for HTTP scrapers).
+  public func metricsSnapshot() async -> MetricsSnapshot { await metricsHub.snapshot(server: self) }
+
   /// Live `metrics/subscribe` subscriptions of a connection.
   public func metricsSubscriptionCount(connection: Int) -> Int { metricsHub.count(connection: connection) }
 

@@ -2,6 +2,7 @@ import JSONRPCTransport
 import MinionsCore
 import MinionsEngine
 import MinionsServer
+import MinionsWeb
 import Synchronization
 
 #if canImport(Glibc)
@@ -10,7 +11,8 @@ import Synchronization
 
 enum ServeCommand {
   static let usage = """
-    usage: minions serve [--listen HOST:PORT]... [--stdio] [--workspace DIR] [--require-auth] [--log-level LEVEL]
+    usage: minions serve [--listen HOST:PORT]... [--http HOST:PORT] [--web-root DIR] [--stdio] [--workspace DIR]
+                         [--require-auth] [--log-level LEVEL]
 
     Runs the engine. Without --listen it speaks JSON-RPC on stdin/stdout (an editor spawns it like a
     language server); with --listen it serves TCP clients (repeatable; port 0 picks a free port, logged
@@ -18,7 +20,9 @@ enum ServeCommand {
 
     options:
       --listen HOST:PORT   serve TCP on this address (e.g. 127.0.0.1:7411); clients must authenticate
-      --stdio              also serve stdin/stdout when --listen is given
+      --http HOST:PORT     serve the web dashboard, its WebSocket /rpc, /healthz and /metrics over HTTP
+      --web-root DIR       the dashboard's files (default: clients/web of the checkout the binary was built in)
+      --stdio              also serve stdin/stdout when --listen or --http is given
       --workspace DIR      the directory file tools may use (default: the current directory)
       --require-auth       make stdio clients authenticate too (default: stdio is the local owner, an admin)
       --log-level LEVEL    trace, debug, info, notice, warning, error or off (default: $MINIONS_LOG or info)
@@ -31,7 +35,7 @@ enum ServeCommand {
 
   static func run(_ args: [String]) throws -> Int32 {
     let a = try Arguments(
-      args, valued: ["--listen", "--workspace", "--log-level"],
+      args, valued: ["--listen", "--http", "--web-root", "--workspace", "--log-level"],
       flags: ["--stdio", "--require-auth", "--help", "-h"], usage: usage)
     if a.has("--help") || a.has("-h") {
       print(usage)
@@ -48,7 +52,22 @@ enum ServeCommand {
     for address in listenAddresses where TCPListener.parseAddress(address) == nil {
       throw UsageError(message: "invalid --listen address '\(address)': expected HOST:PORT", usage: usage)
     }
-    let serveStdio = listenAddresses.isEmpty || a.has("--stdio")
+    let httpAddress = a.value("--http")
+    if let httpAddress, TCPListener.parseAddress(httpAddress) == nil {
+      throw UsageError(message: "invalid --http address '\(httpAddress)': expected HOST:PORT", usage: usage)
+    }
+    var webFiles: StaticFiles? = nil
+    if httpAddress != nil {
+      if let root = a.value("--web-root") {
+        guard let files = StaticFiles(root: root) else {
+          throw UsageError(message: "--web-root \(root) is not a directory", usage: usage)
+        }
+        webFiles = files
+      } else {
+        webFiles = WebRoot.default()
+      }
+    }
+    let serveStdio = (listenAddresses.isEmpty && httpAddress == nil) || a.has("--stdio")
     let logger = Logger(label: "minions", level: level)
 
     // stdout belongs to the protocol: keep a private copy of it and point fd 1 at stderr, so a stray
@@ -85,7 +104,7 @@ enum ServeCommand {
       engine.close()
     }
     // Logins can only happen on TCP or with --require-auth: only then prepare for them.
-    if !listenAddresses.isEmpty || a.has("--require-auth") { engine.warmUp() }
+    if !listenAddresses.isEmpty || httpAddress != nil || a.has("--require-auth") { engine.warmUp() }
     engine.startTools()
     engine.startHousekeeping()
     let server = MinionsServer(configuration: configuration, engine: engine, logger: logger)
@@ -111,6 +130,25 @@ enum ServeCommand {
         }
         server.serve(input: fd, output: fd, endpoint: .tcp(peer: peer), ownsDescriptors: true)
       }
+    }
+
+    if let httpAddress {
+      let listener: TCPListener
+      do {
+        listener = try TCPListener(address: httpAddress)
+      } catch {
+        printError("minions: \(error)")
+        return 1
+      }
+      listeners.append(listener)
+      let dashboard = DashboardServer(
+        server: server, files: webFiles, logger: logger.with(label: "http"),
+        maxMessage: configuration.connectionOptions.limits.maxFrameBytes)
+      logger.notice("http listening on \(listener.boundAddress) (dashboard: http://\(listener.boundAddress)/)")
+      if webFiles == nil {
+        logger.warning("no dashboard files found: pass --web-root DIR (the repository's clients/web)")
+      }
+      listener.start { fd, peer in dashboard.accept(fd, peer: peer) }
     }
 
     if serveStdio {
@@ -158,5 +196,24 @@ enum SignalWatcher {
       while sigwait(&set, &received) != 0 {}
       onSignal(received)
     }
+  }
+}
+
+/// Where the dashboard's files are when `--web-root` is not given: `clients/web` of the checkout the
+/// binary lives in (`.build/<config>/minions` → the repository root), if it is there.
+enum WebRoot {
+  static func `default`() -> StaticFiles? {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    guard n > 0 else { return nil }
+    var dir = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    for _ in 0..<5 {
+      guard let slash = dir.lastIndex(of: "/") else { break }
+      dir = String(dir[..<slash])
+      if let files = StaticFiles(root: dir + "/clients/web"), access(dir + "/clients/web/index.html", R_OK) == 0 {
+        return files
+      }
+    }
+    return nil
   }
 }

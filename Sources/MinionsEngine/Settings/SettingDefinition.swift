@@ -82,6 +82,9 @@ public enum SettingCatalog {
     SettingDefinition(
       name: "metrics.retentionDays", kind: .integer(1...3650), defaultValue: 90,
       description: "how long metrics and events are kept"),
+    SettingDefinition(
+      name: "http.prometheus", kind: .boolean, defaultValue: false,
+      description: "serve GET /metrics in the Prometheus text format in HTTP mode"),
   ]
 
   public static let user: [SettingDefinition] = [
