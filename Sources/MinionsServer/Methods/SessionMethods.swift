@@ -62,7 +62,8 @@ enum SessionMethods {
     }
 
     table.register(
-      "sessions/export", summary: "Returns a conversation as Markdown (default) or JSON text.",
+      "sessions/export",
+      summary: "Returns a conversation as Markdown (default), JSON, or a script that replays it as a regression test.",
       access: .permission(.sessionsRead), errors: [.notFound], params: SessionExportParams.self,
       result: ContentResult.self
     ) { p, call in
@@ -75,6 +76,8 @@ enum SessionMethods {
         let value = try JSONValueEncoder(nilEncoding: .null).encode(
           SessionGetResult(session: SessionRecord(session), messages: messages.map(MessageRecord.init)))
         return ContentResult(content: JSONWriter.string(value))
+      case .script:
+        return ContentResult(content: JSONWriter.string(SessionReplay.script(session, messages: messages)))
       }
     }
 

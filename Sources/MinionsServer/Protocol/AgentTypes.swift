@@ -215,9 +215,19 @@ public struct SessionRenameParams: Codable, Sendable {
 }
 
 public struct SessionExportParams: Codable, Sendable {
-  public enum Format: String, Codable, Sendable, CaseIterable, JSONSchemaEnum { case markdown, json }
+  public enum Format: String, Codable, Sendable, CaseIterable, JSONSchemaEnum { case markdown, json, script }
   public var sessionId: String
   public var format: Format?
+}
+
+extension SessionExportParams: JSONSchemaDocumented {
+  public static var fieldDescriptions: [String: String] {
+    [
+      "format":
+        "markdown (default), json, or script: a script file that replays every model call of the session, each "
+        + "answering only the exact input it had, with a recording to compare against (minions replay)"
+    ]
+  }
 }
 
 public struct ContentResult: Codable, Sendable {
