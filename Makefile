@@ -22,7 +22,7 @@ run: deps build-release
 TEST_VENV = .build/test-venv
 # What the interop and protocol tests drive the engine with (from PyPI); mcp-server-time is the
 # reference MCP server the MCP client tests use.
-TEST_PYTHON_PACKAGES = pyjwt bcrypt mcp mcp-server-time
+TEST_PYTHON_PACKAGES = pyjwt bcrypt mcp mcp-server-time agent-client-protocol
 
 ## test: install what is missing, build, and run every test (the engine's, then the clients')
 test: deps test-python
@@ -40,7 +40,7 @@ test-clients:
 # A venv under .build/ with the Python packages the tests use; installed once, then reused.
 test-python:
 	@[ -x $(TEST_VENV)/bin/python ] || python3 -m venv $(TEST_VENV)
-	@$(TEST_VENV)/bin/python -c "import jwt, bcrypt, mcp, mcp_server_time" 2>/dev/null || \
+	@$(TEST_VENV)/bin/python -c "import jwt, bcrypt, mcp, mcp_server_time, acp" 2>/dev/null || \
 	  $(TEST_VENV)/bin/pip install -q --disable-pip-version-check $(TEST_PYTHON_PACKAGES)
 
 BENCH_VENV = .build/bench-venv

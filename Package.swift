@@ -36,10 +36,16 @@ let package = Package(
     .target(
       name: "MinionsWeb",
       dependencies: ["MinionsServer", "MinionsEngine", "JSONRPCTransport", "MinionsCrypto", "MinionsCore"]),
+    // `minions acp`: the engine as an Agent Client Protocol agent.
+    .target(
+      name: "MinionsACP",
+      dependencies: ["MinionsServer", "MinionsEngine", "JSONRPCTransport", "JSONRPC", "MinionsCrypto", "MinionsCore"]),
     // The executable.
     .executableTarget(
       name: "minions",
-      dependencies: ["MinionsServer", "MinionsWeb", "MinionsEngine", "JSONRPCTransport", "MinionsCore"]),
+      dependencies: [
+        "MinionsServer", "MinionsWeb", "MinionsACP", "MinionsEngine", "JSONRPCTransport", "MinionsCore",
+      ]),
     // `make bench`.
     .executableTarget(
       name: "MinionsBench",

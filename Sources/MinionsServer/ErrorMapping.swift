@@ -51,10 +51,10 @@ extension ModelRoutingError: ResponseErrorConvertible {
   }
 }
 
-enum ErrorMapping {
+public enum ErrorMapping {
   /// Maps anything a handler throws to the reply. Unknown errors become -32603 with a generic message;
   /// their details go to the log only.
-  static func responseError(for error: any Error, method: String, logger: Logger) -> ResponseError {
+  public static func responseError(for error: any Error, method: String, logger: Logger) -> ResponseError {
     switch error {
     case let e as ResponseErrorConvertible:
       return e.responseError

@@ -12,6 +12,7 @@ let usage = """
     serve              run the engine over stdio (default for editors) or TCP (--listen)
     chat [MESSAGE]     talk to an agent from the terminal (spawns the engine, or --connect to a server)
     users              add, list, unlock users and set passwords (works on the data directory)
+    acp                run as an Agent Client Protocol agent on stdio (for Zed and other ACP editors)
     replay SCRIPT      replay a recorded session (sessions/export format script) and report differences
     protocol openrpc   print the OpenRPC description of every method
     version            print the version
@@ -36,6 +37,8 @@ func runCommand(_ all: [String]) throws -> Int32 {
     return try ChatCommand.run(arguments)
   case "replay":
     return try ReplayCommand.run(arguments)
+  case "acp":
+    return try ACPCommand.run(arguments)
   case "version", "--version":
     guard arguments.isEmpty || arguments == ["--help"] else {
       throw UsageError(message: "unexpected argument '\(arguments[0])'", usage: "usage: minions version")

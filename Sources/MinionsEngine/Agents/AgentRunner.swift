@@ -55,6 +55,12 @@ public final class AgentRunner: Sendable {
     public var temperature: Double?
     /// The response cache: true to use it, false never, nil for deterministic calls only.
     public var cache: Bool?
+    /// Where file tools work for this turn, when not the engine's workspace (an ACP session's cwd).
+    public var workspace: String?
+    /// The editor's files, when the client offers them (reads and writes go through it).
+    public var editorFiles: (any EditorFiles)?
+    /// Tools of this turn only (an ACP session's MCP servers), offered to every agent of the turn.
+    public var sessionTools: [any Tool] = []
 
     public init(
       message: String, agent: String = "assistant", sessionID: String? = nil, model: String? = nil, maxSteps: Int = 8,
@@ -100,7 +106,8 @@ public final class AgentRunner: Sendable {
     let turn = TurnContext(
       sessionID: sessionID, turnID: turnID, identity: identity, userID: userID, gate: approvals, emit: emit,
       maxSteps: max(1, request.maxSteps), temperature: request.temperature, cache: request.cache, model: named,
-      remembered: remembered)
+      remembered: remembered, workspace: request.workspace, editorFiles: request.editorFiles,
+      sessionTools: request.sessionTools)
 
     let handle = TurnHandle()
     try running.withLock { r in
@@ -233,9 +240,10 @@ public final class AgentRunner: Sendable {
 
   /// The tools offered to a model for this agent: its tools that exist, and `delegate` when it may
   /// delegate; none when the named model cannot use tools.
-  func offeredTools(_ agent: AgentDefinition, model: String?) -> [ToolSpec] {
+  func offeredTools(_ agent: AgentDefinition, model: String?, turn: TurnContext? = nil) -> [ToolSpec] {
     if let model, let config = models.get(model), !config.has(.toolUse) { return [] }
     var specs = agent.tools.compactMap { tools.tool(named: $0)?.definition.spec }
+    for (_, tool) in (turn?.sessionTools ?? [:]).sorted(by: { $0.key < $1.key }) { specs.append(tool.definition.spec) }
     if !agent.canDelegateTo.isEmpty {
       specs.append(
         ToolSpec(
@@ -262,7 +270,7 @@ public final class AgentRunner: Sendable {
   ) async throws -> StopReason {
     var messages = initial
     var modelName = model
-    let specs = offeredTools(agent, model: model)
+    let specs = offeredTools(agent, model: model, turn: turn)
     var required = agent.requiredCapabilities
     if !specs.isEmpty && !required.contains(.toolUse) { required.append(.toolUse) }
     let isTop = depth == 0
@@ -410,14 +418,23 @@ public final class AgentRunner: Sendable {
   /// A registry tool, checked against the agent's list and the tool's schema, approved when it
   /// changes something.
   private func runTool(_ call: ToolCallRequest, agent: AgentDefinition, turn: TurnContext) async throws -> ToolOutput {
-    guard agent.tools.contains(call.name) else {
-      return .failure("the tool '\(call.name)' is not available to the \(agent.name) agent")
-    }
     let tool: any Tool
-    do {
-      tool = try tools.resolve(call.name, arguments: call.arguments)
-    } catch EngineError.invalidField(let field, let reason) {
-      return .failure("invalid arguments for \(call.name): \(field) \(reason)")
+    if let own = turn.sessionTools[call.name] {
+      tool = own
+      do {
+        try JSONSchemaValidator.validate(call.arguments, against: own.definition.inputSchema)
+      } catch {
+        return .failure("invalid arguments for \(call.name): \(error)")
+      }
+    } else {
+      guard agent.tools.contains(call.name) else {
+        return .failure("the tool '\(call.name)' is not available to the \(agent.name) agent")
+      }
+      do {
+        tool = try tools.resolve(call.name, arguments: call.arguments)
+      } catch EngineError.invalidField(let field, let reason) {
+        return .failure("invalid arguments for \(call.name): \(field) \(reason)")
+      }
     }
     var approval: String?
     if tool.needsApproval(call.arguments) {
@@ -430,7 +447,7 @@ public final class AgentRunner: Sendable {
       tool, arguments: call.arguments,
       context: ToolContext(
         username: turn.identity.username, sessionID: turn.sessionID, agent: agent.name,
-        timeoutMs: tool.definition.timeoutMs),
+        timeoutMs: tool.definition.timeoutMs, workspace: turn.workspace, editorFiles: turn.editorFiles),
       approval: approval)
   }
 
@@ -524,14 +541,21 @@ final class TurnContext: Sendable {
   let temperature: Double?
   let cache: Bool?
   let model: String?
+  let workspace: String?
+  let editorFiles: (any EditorFiles)?
+  let sessionTools: [String: any Tool]
   private let approvals: Mutex<[String: Bool]>
 
   init(
     sessionID: String, turnID: String, identity: Identity, userID: Int64, gate: any ApprovalGate,
     emit: @escaping @Sendable (TurnEvent) async -> Void, maxSteps: Int, temperature: Double?, cache: Bool? = nil,
-    model: String?, remembered: [String: Bool]
+    model: String?, remembered: [String: Bool], workspace: String? = nil, editorFiles: (any EditorFiles)? = nil,
+    sessionTools: [any Tool] = []
   ) {
     self.cache = cache
+    self.workspace = workspace
+    self.editorFiles = editorFiles
+    self.sessionTools = Dictionary(sessionTools.map { ($0.definition.name, $0) }) { first, _ in first }
     self.sessionID = sessionID
     self.turnID = turnID
     self.identity = identity

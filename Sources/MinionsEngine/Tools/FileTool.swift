@@ -113,7 +113,16 @@ public struct FileTool: Tool {
       return .failure("operation must be one of \(names)")
     }
     guard let path = arguments["path"]?.stringValue else { return .failure("path is required") }
+    // Another workspace for this call (an ACP session's cwd): the same tool, confined there.
+    if let other = context.workspace, other != workspace {
+      var inner = context
+      inner.workspace = nil
+      return try await FileTool(workspace: other, limits: limits).run(arguments, context: inner)
+    }
     let content = arguments["content"]?.stringValue
+    if let editor = context.editorFiles, operation == .read || operation == .write {
+      return try await throughEditor(editor, operation, path: path, content: content)
+    }
     let pattern = arguments["pattern"]?.stringValue
     let cancelled = AtomicFlag()
     let output = await BlockingWork.run(onCancel: { cancelled.set() }) { [self] in
@@ -125,6 +134,38 @@ public struct FileTool: Tool {
     }
     try Task.checkCancellation()
     return output
+  }
+
+  /// A read or write through the editor, for a path confined to the workspace like any other.
+  private func throughEditor(_ editor: any EditorFiles, _ operation: Operation, path: String, content: String?)
+    async throws -> ToolOutput
+  {
+    let resolved: WorkspacePath
+    do {
+      resolved = try confinement.resolve(path)
+    } catch {
+      return .failure(error.message)
+    }
+    do {
+      if operation == .read {
+        let text = try await editor.readTextFile(path: resolved.absolute)
+        return .success(
+          text.isEmpty ? "(\(resolved.relative) is empty)" : text,
+          structured: ["path": .string(resolved.relative), "content": .string(text), "via": "editor"])
+      }
+      guard let content else { return .failure("content is required for write") }
+      guard content.utf8.count <= limits.maxWriteBytes else {
+        return .failure("refused: content is over \(limits.maxWriteBytes) bytes")
+      }
+      try await editor.writeTextFile(path: resolved.absolute, content: content)
+      return .success(
+        "wrote \(counted(content.utf8.count, "byte")) to \(resolved.relative) (in the editor)",
+        structured: ["path": .string(resolved.relative), "bytes": .int(content.utf8.count), "via": "editor"])
+    } catch is CancellationError {
+      throw CancellationError()
+    } catch {
+      return .failure("the editor could not \(operation.rawValue) \(resolved.relative): \(error)")
+    }
   }
 
   func perform(_ operation: Operation, path: String, content: String?, pattern: String?, cancelled: AtomicFlag)

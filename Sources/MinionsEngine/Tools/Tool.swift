@@ -60,13 +60,30 @@ public struct ToolContext: Sendable {
   public var agent: String?
   /// How long the call may run (the registry cancels it after this).
   public var timeoutMs: Int
+  /// The directory file tools work in for this call, when it is not the engine's (an ACP session's cwd).
+  public var workspace: String?
+  /// The editor's view of files, when the client offers one: file reads and writes go through it, so
+  /// the agent sees unsaved buffers and the editor sees the change.
+  public var editorFiles: (any EditorFiles)?
 
-  public init(username: String? = nil, sessionID: String? = nil, agent: String? = nil, timeoutMs: Int = 30_000) {
+  public init(
+    username: String? = nil, sessionID: String? = nil, agent: String? = nil, timeoutMs: Int = 30_000,
+    workspace: String? = nil, editorFiles: (any EditorFiles)? = nil
+  ) {
     self.username = username
     self.sessionID = sessionID
     self.agent = agent
     self.timeoutMs = timeoutMs
+    self.workspace = workspace
+    self.editorFiles = editorFiles
   }
+}
+
+/// Files as an editor holds them (ACP's `fs/read_text_file` and `fs/write_text_file`). Paths are
+/// absolute, already confined to the workspace by the caller.
+public protocol EditorFiles: Sendable {
+  func readTextFile(path: String) async throws -> String
+  func writeTextFile(path: String, content: String) async throws
 }
 
 /// A tool the engine can run: built in, a custom command, or one served by an MCP server.
