@@ -10,9 +10,11 @@ BIN_DEBUG     = .build/debug/minions
 LISTEN       ?= 127.0.0.1:7411
 
 # System libraries the engine links, and what the tests drive it with.
-DEB_PACKAGES = libsqlite3-dev libcurl4-openssl-dev libssl-dev libcrypt-dev python3 python3-venv neovim
+DEB_PACKAGES = libsqlite3-dev libcurl4-openssl-dev libssl-dev libcrypt-dev python3 python3-venv
+# What only the tests need: the Neovim plugin's headless test and the dashboard's browser test.
+TEST_DEB_PACKAGES = neovim chromium chromium-driver
 
-.PHONY: run test test-python test-clients bench bench-peers serve dashboard clean deps build build-release
+.PHONY: run test test-deps install-missing test-python test-clients bench bench-peers serve dashboard clean deps build build-release
 
 ## run: install what is missing, build, and run the engine's main job on its embedded defaults: a chat
 ## with the agents on a terminal (`minions chat`), or a scripted tour of the protocol when none is attached
@@ -22,10 +24,10 @@ run: deps build-release
 TEST_VENV = .build/test-venv
 # What the interop and protocol tests drive the engine with (from PyPI); mcp-server-time is the
 # reference MCP server the MCP client tests use.
-TEST_PYTHON_PACKAGES = pyjwt bcrypt mcp mcp-server-time agent-client-protocol
+TEST_PYTHON_PACKAGES = pyjwt bcrypt mcp mcp-server-time agent-client-protocol selenium
 
 ## test: install what is missing, build, and run every test (the engine's, then the clients')
-test: deps test-python
+test: deps test-deps test-python
 	$(SWIFT) build $(DEBUG_FLAGS) --build-tests
 	MINIONS_BIN=$(CURDIR)/$(BIN_DEBUG) MINIONS_TEST_PYTHON=$(CURDIR)/$(TEST_VENV)/bin/python \
 	  $(SWIFT) test $(DEBUG_FLAGS) --skip-build
@@ -36,11 +38,12 @@ test: deps test-python
 test-clients:
 	cd clients/python && MINIONS_BIN=$(CURDIR)/$(BIN_DEBUG) python3 -m unittest discover -s tests
 	MINIONS_BIN=$(CURDIR)/$(BIN_DEBUG) sh clients/nvim/test/run.sh
+	MINIONS_BIN=$(CURDIR)/$(BIN_DEBUG) MINIONS_WEB_VENV=$(CURDIR)/$(TEST_VENV) sh clients/web/test/run.sh
 
 # A venv under .build/ with the Python packages the tests use; installed once, then reused.
 test-python:
 	@[ -x $(TEST_VENV)/bin/python ] || python3 -m venv $(TEST_VENV)
-	@$(TEST_VENV)/bin/python -c "import jwt, bcrypt, mcp, mcp_server_time, acp" 2>/dev/null || \
+	@$(TEST_VENV)/bin/python -c "import jwt, bcrypt, mcp, mcp_server_time, acp, selenium" 2>/dev/null || \
 	  $(TEST_VENV)/bin/pip install -q --disable-pip-version-check $(TEST_PYTHON_PACKAGES)
 
 BENCH_VENV = .build/bench-venv
@@ -84,8 +87,15 @@ clean:
 
 # Installs missing packages only; idempotent and silent when nothing is missing.
 deps:
+	@$(MAKE) --no-print-directory install-missing PACKAGES="$(DEB_PACKAGES)"
+	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "swift not found: install the Swift 6 toolchain (https://swift.org/install)"; exit 1; }
+
+test-deps:
+	@$(MAKE) --no-print-directory install-missing PACKAGES="$(TEST_DEB_PACKAGES)"
+
+install-missing:
 	@missing=""; \
-	for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
@@ -93,4 +103,3 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing >/dev/null || \
 	  { echo "could not install:$$missing (run as root or with sudo)"; exit 1; }; \
 	fi
-	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "swift not found: install the Swift 6 toolchain (https://swift.org/install)"; exit 1; }

@@ -118,8 +118,6 @@ function mount(page, args) {
     container.append(h("p", { class: "form-error", role: "alert" }, `This page failed to load: ${e.message}`));
   }
   state.current = { page, instance, container };
-  const heading = container.querySelector("h1");
-  if (heading && document.activeElement !== document.body && !main.contains(document.activeElement)) heading.setAttribute("tabindex", "-1");
 }
 
 function route() {
@@ -143,9 +141,10 @@ function route() {
     return;
   }
   mount(page, args);
-  // move focus to the new page's heading so keyboard and screen reader users land there
+  // after a navigation, move focus to the new page's heading (unless the page focused a field of
+  // its own) so keyboard and screen reader users land on it
   const heading = main.querySelector("h1");
-  if (heading && routedByUser) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
+  if (heading && routedByUser && !main.contains(document.activeElement)) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
   routedByUser = false;
 }
 
@@ -181,6 +180,12 @@ function becomeNobody(message) {
   if (message) toast(message, "error", 8000);
 }
 
+/** A new token for this login (auth/refresh): kept for reloads and renewed before it expires. */
+ctx.tokenRenewed = (token) => {
+  tokenStore.set(token);
+  scheduleRefresh();
+};
+
 /** Called by the login page with auth/login's result. */
 ctx.loggedIn = async (result) => {
   tokenStore.set(result.token);
@@ -212,8 +217,7 @@ function scheduleRefresh() {
   state.refreshTimer = setTimeout(async () => {
     try {
       const r = await rpc.request("auth/refresh", {});
-      tokenStore.set(r.token);
-      scheduleRefresh();
+      ctx.tokenRenewed(r.token);
     } catch (e) {
       console.warn("auth/refresh failed", e);
     }

@@ -161,11 +161,11 @@ export function errorText(err) {
 /** Sets an inline error message under a form (role=alert). */
 export function formError(container, err) {
   let el = container.querySelector(":scope > .form-error");
+  container.querySelectorAll("[aria-invalid]").forEach((i) => i.removeAttribute("aria-invalid"));
   if (!err) { if (el) el.remove(); return; }
   if (!el) { el = h("p", { class: "form-error", role: "alert" }); container.append(el); }
   el.textContent = typeof err === "string" ? err : errorText(err);
   // point at the field an InvalidParams error names, when the form has it
-  container.querySelectorAll("[aria-invalid]").forEach((i) => i.removeAttribute("aria-invalid"));
   const f = err && err.field;
   if (f) {
     const last = f.split(".").pop().replace(/\[\d+\]$/, "");

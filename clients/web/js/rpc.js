@@ -248,7 +248,11 @@ export class RpcClient extends EventTarget {
       options.signal.addEventListener("abort", onAbort, { once: true });
     }
     try {
-      return await this._rawRequest(method, params, timeoutMs, (i) => { id = i; options.onId?.(i); });
+      const result = await this._rawRequest(method, params, timeoutMs, (i) => { id = i; options.onId?.(i); });
+      // keep track of who the connection is
+      if (method === "auth/login" && result && result.user) this.user = result.user;
+      else if (method === "auth/logout") this.user = null;
+      return result;
     } catch (err) {
       const e = RpcError.from(err);
       if (e.code === ErrorCodes.Unauthenticated && this.user) {

@@ -90,7 +90,10 @@ def server_command(workspace):
         raise Failure(f"cannot run the engine {BIN}: {e} (set MINIONS_BIN)")
     if "--http" not in helptext.stdout + helptext.stderr:
         raise Failure(f"{BIN} serve has no --http option yet (set MINIONS_WEB_SERVER_CMD to a bridge to test without it)")
-    return [BIN, "serve", "--http", "127.0.0.1:0", "--workspace", workspace]
+    cmd = [BIN, "serve", "--http", "127.0.0.1:0", "--workspace", workspace]
+    if "--web-root" in helptext.stdout + helptext.stderr:
+        cmd += ["--web-root", WEB_ROOT]  # this checkout's dashboard, whatever the binary's default
+    return cmd
 
 
 class Server:
@@ -233,6 +236,12 @@ class Browser:
         self.css(f'section.page[data-page="{page}"]', f"the {page} page")
         return self.css(ready_sel, f"{ready_sel} on the {page} page")
 
+    def reload(self):
+        """Reloads the page and waits for the new document (refresh() may return before it is there)."""
+        self.js("window.__old_document = true")
+        self.d.refresh()
+        self.wait(lambda d: d.execute_script("return !window.__old_document && document.readyState === 'complete'"), "the reloaded page")
+
     def shot(self, name, top=True):
         os.makedirs(SHOTS, exist_ok=True)
         if top:
@@ -312,11 +321,19 @@ def scenario(b, srv, tmp):
 
     # -- models: register the script model through the form --
     b.goto("models", "#models-table table")
+    # a bad script path: the engine's -32602 names the field, and the form points at it
     b.css('#register-form input[name="name"]').send_keys("dash")
     Select(b.css('#register-form select[name="provider"]')).select_by_value("script")
+    b.css('#register-form input[name="script"]').send_keys(os.path.join(tmp, "missing.json"))
+    b.click("#register-submit")
+    b.css("#register-form .form-error", "the register form's error")
+    b.css('#register-form input[name="script"][aria-invalid="true"]', "the script field marked invalid")
+    b.css('#register-form input[name="script"]').clear()
     b.css('#register-form input[name="script"]').send_keys(hello)
     b.click("#register-submit")
     b.css('#models-table tr[data-model="dash"]', "the registered model in the table")
+    if b.d.find_elements(By.CSS_SELECTOR, "#register-form [aria-invalid], #register-form .form-error"):
+        raise Failure("the register form still shows the earlier error after a successful registration")
     # models/select panel
     b.css("#select-task").send_keys("write a python function")
     b.click("#select-submit")
@@ -404,6 +421,13 @@ def scenario(b, srv, tmp):
     b.css('figure[data-chart="perf-rate"] path.line', "the request rate line")
     b.css('figure[data-chart="perf-latency"] path.line', "the latency line")
     b.css("#alerts-list li", "the alerts list")
+    # the connection drops: the client reconnects, resumes the login with its token and subscribes again
+    b.js("window.minions.rpc.ws.close()")
+    b.wait(lambda d: d.execute_script("return document.querySelector('section.page[data-page=\"performance\"]')?.dataset.subscriptions") == "2",
+           "a new metrics subscription after a reconnect")
+    b.css('#conn-status[data-state="ready"]', "the connection to be ready again", visible=False)
+    b.wait(lambda d: d.execute_script("return window.__notes.filter((n) => n.m === 'metrics/update' && n.p.subscriptionId === document.querySelector('section.page').dataset.subscription).length") >= 1,
+           "metrics/update on the new subscription")
     b.shot("performance")
     b.goto("models", "#models-table table")
     b.js("window.__leftPerf = Date.now()")
@@ -460,9 +484,17 @@ def scenario(b, srv, tmp):
     b.click("#prefs-save")
     b.wait(lambda d: d.execute_script("return document.documentElement.dataset.theme") == "dark", "data-theme=dark after saving")
     b.shot("settings-dark")
-    b.d.refresh()  # the stored token resumes the login; the preference comes from the engine
+    b.reload()  # the stored token resumes the login; the preference comes from the engine
     b.css("#nav-list a.nav-link", "the navigation after reload", timeout=15)
     b.wait(lambda d: d.execute_script("return document.documentElement.dataset.theme") == "dark", "data-theme=dark after reload")
+    # a stored session re-read with sessions/get shows its tool call and result inline
+    b.goto("chat", "#session-list .session-item")
+    b.wait(lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, "#session-list .session-item") if "please write a note" in e.text], "the approval session in the list")
+    [e for e in b.d.find_elements(By.CSS_SELECTOR, "#session-list .session-item") if "please write a note" in e.text][0].click()
+    b.css(".msg-assistant .tool-call .tool-result", "the stored tool call with its result", visible=False)
+    b.text_is(".msg-assistant .msg-text", "I wrote note.txt.")
+    b.js("document.querySelectorAll('.tool-call').forEach((d) => d.open = true)")
+    b.shot("chat-dark")
     b.click("#logout")
     b.css("#login-form", "the login form after logout")
     b.wait(lambda d: d.execute_script("return document.documentElement.dataset.theme") == "light", "the system theme after logout")
@@ -503,6 +535,21 @@ def scenario(b, srv, tmp):
     b.wait(lambda d: "#/analytics" in d.current_url, "the forbidden page to fall back to analytics")
     log("viewer sees " + ", ".join(nav))
 
+    # -- the viewer changes their password; a reload still resumes the login --
+    b.goto("settings", "#password-form")
+    pf = b.css("#password-form")
+    pf.find_element(By.NAME, "oldPassword").send_keys("bobs password")
+    pf.find_element(By.NAME, "newPassword").send_keys("bobs new password")
+    pf.find_element(By.NAME, "confirm").send_keys("bobs new password")
+    pf.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
+    b.wait(lambda d: d.find_element(By.NAME, "oldPassword").get_attribute("value") == "" and "Password changed" in d.find_element(By.ID, "toasts").text,
+           "the password change", timeout=15)
+    b.reload()
+    b.css("#nav-list a.nav-link", "the navigation after reload", timeout=15)
+    if "bob" not in b.d.find_element(By.ID, "who").text:
+        raise Failure("after the password change and a reload the viewer should still be logged in")
+    log("password changed; the login survives a reload")
+
 
 def check_console(b):
     b.drain_console()
@@ -523,6 +570,8 @@ def main():
     b = None
     ok = False
     try:
+        if not (os.path.isfile(BIN) and os.access(BIN, os.X_OK)):
+            raise Failure(f"no engine binary at {BIN}: build it, or set MINIONS_BIN")
         srv.add_admin()
         srv.start()
         check_http(srv.base)

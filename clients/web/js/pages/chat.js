@@ -184,18 +184,27 @@ export default {
     // ---- rendering messages ----
     function renderHistory(messages) {
       const calls = new Map();
+      let last = null;
       if (!messages.length) transcript.append(emptyState());
       for (const m of messages) {
+        if (m.role === "tool") {
+          const target = calls.get(m.callId);
+          if (target) target.result(m); else transcript.append(toolResultBlock(m));
+          continue;
+        }
+        if (m.role !== "assistant") last = null;
         if (m.role === "user") transcript.append(userBubble(m.content));
         else if (m.role === "assistant") {
-          const b = assistantBubble(m.agent);
+          // the steps of one turn (text, tool calls, their results, more text) in one bubble
+          let b = last && last.turnId === m.turnId && last.agent === m.agent ? last.bubble : null;
+          if (!b) {
+            b = assistantBubble(m.agent);
+            transcript.append(b.el);
+            last = { turnId: m.turnId, agent: m.agent, bubble: b };
+          }
           if (m.content) b.text(m.agent, m.content);
           for (const c of m.toolCalls || []) calls.set(c.callId, b.toolCall(c));
-          transcript.append(b.el);
-        } else if (m.role === "tool") {
-          const target = calls.get(m.callId);
-          if (target) target.result(m);
-          else transcript.append(toolResultBlock(m));
+          continue;
         } else if (m.content) {
           transcript.append(h("div", { class: "msg msg-system" }, h("div", { class: "msg-text" }, m.content)));
         }

@@ -145,7 +145,8 @@ export default {
       try {
         const r = await rpc.request("models/refresh", {}, { timeoutMs: 120000 });
         const n = (x) => (Array.isArray(x) ? x.length : x || 0);
-        toast(`Discovery: ${n(r.added)} added, ${n(r.updated)} updated, ${n(r.removed)} removed${n(r.errors) ? `, ${n(r.errors)} errors` : ""}.`, n(r.errors) ? "error" : "ok", 8000);
+        const errs = Array.isArray(r.errors) ? r.errors : [];
+        toast(`Discovery: ${n(r.added)} added, ${n(r.updated)} updated, ${n(r.removed)} removed${errs.length ? `. ${errs.join(" · ")}` : ""}`, errs.length ? "error" : "ok", 10000);
         load();
       } catch (e) { toast(errorText(e), "error"); } finally { busy(refreshBtn, false); }
     });

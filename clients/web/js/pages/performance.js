@@ -131,6 +131,7 @@ export default {
         if (disposed) { rpc.request("metrics/unsubscribe", { subscriptionId: r.subscriptionId }).catch(() => {}); return; }
         subscriptionId = r.subscriptionId;
         container.dataset.subscription = subscriptionId;
+        container.dataset.subscriptions = String(Number(container.dataset.subscriptions || 0) + 1);
       } catch (e) {
         live.textContent = `Live data unavailable: ${errorText(e)}`;
       }
