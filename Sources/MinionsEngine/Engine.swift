@@ -161,7 +161,7 @@ public final class Engine: Sendable {
       ]
       tools = ToolRegistry(
         builtins: builtins + configuration.additionalTools, stats: try ToolStats(database: database, metrics: metrics),
-        clock: clock)
+        clock: clock, cache: responseCache)
     } catch {
       throw StartupError.database("cannot load the agents and tools: \(error)")
     }

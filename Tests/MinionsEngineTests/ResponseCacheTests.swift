@@ -118,7 +118,9 @@ import Testing
     let e = try await makeTestEngine()
     let cache = e.responseCache.entries
     #expect(cache.maxEntries == 10_000 && cache.ttlSeconds == 3600)
-    for i in 0..<5 { cache.set("k\(i)", CachedResponse(events: [.text("\(i)")], usage: nil, finish: .stop)) }
+    for i in 0..<5 {
+      cache.set("k\(i)", .modelAnswer(CachedResponse(events: [.text("\(i)")], usage: nil, finish: .stop)))
+    }
     _ = try await e.settings.update(
       scope: .system, userID: 0, values: ["cache.maxEntries": 2, "cache.ttlSeconds": 60], now: e.clock.now())
     #expect(cache.maxEntries == 2 && cache.count == 2 && cache.ttlSeconds == 60)

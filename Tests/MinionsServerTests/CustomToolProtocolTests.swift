@@ -53,6 +53,35 @@ import Testing
     await h.finish()
   }
 
+  @Test func aCacheableToolIsRunOncePerArguments() async throws {
+    var h = try await ServerHarness.make()
+    _ = await h.initialize()
+    let log = h.engine.configuration.workspace + "/calls.log"
+    func tool(_ name: String, cacheable: Bool) -> JSONValue {
+      [
+        "name": .string(name), "description": "Echoes its arguments and counts its runs",
+        "inputSchema": ["type": "object", "properties": ["n": ["type": "integer"]]],
+        "command": ["/bin/sh", "-c", "echo run >> calls.log; cat"], "requiresApproval": false,
+        "cacheable": .bool(cacheable),
+      ]
+    }
+    let registered = await h.call("tools/register", tool("echo_cached", cacheable: true))
+    #expect(registered["result"]?["tools"]?[0]?["cacheable"] == true)
+    func runs() -> Int { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count }
+    let first = await h.call("tools/execute", ["tool": "echo_cached", "arguments": ["n": 1]])
+    let second = await h.call("tools/execute", ["tool": "echo_cached", "arguments": ["n": 1]])
+    #expect(first["result"]?["content"] == second["result"]?["content"] && first["result"]?["isError"] == false)
+    #expect(runs() == 1)  // the second call came from the cache
+    _ = await h.call("tools/execute", ["tool": "echo_cached", "arguments": ["n": 2]])
+    #expect(runs() == 2)  // other arguments run again
+    _ = await h.call("tools/register", tool("echo_plain", cacheable: false))
+    _ = await h.call("tools/execute", ["tool": "echo_plain", "arguments": ["n": 1]])
+    _ = await h.call("tools/execute", ["tool": "echo_plain", "arguments": ["n": 1]])
+    #expect(runs() == 4)  // not cacheable: every call runs
+    #expect(await h.call("cache/stats")["result"]?["entries"] == 2)
+    await h.finish()
+  }
+
   @Test func anMCPServersToolsAreAddedUsedByAgentsAndRemovedTogether() async throws {
     var h = try await ServerHarness.make()
     _ = await h.initialize(["capabilities": ["tokenCoalesceMs": 0]])

@@ -125,7 +125,7 @@ public final class ModelRouter: Sendable {
       let cacheKey =
         cache != nil && ResponseCache.isCacheable(request, model: model)
         ? ResponseCache.key(request, model: model) : nil
-      if let cacheKey, let hit = cache?.entries.get(cacheKey) {
+      if let cacheKey, case .modelAnswer(let hit)? = cache?.entries.get(cacheKey) {
         return try await replay(hit, model: model, request: request, attempts: attempts, emit: emit)
       }
       var recorded: [ModelEvent] = []
@@ -181,7 +181,8 @@ public final class ModelRouter: Sendable {
           health.recordSuccess(model.name)
           if let cacheKey, let cache {
             cache.entries.set(
-              cacheKey, CachedResponse(events: recorded, usage: usage.map { ($0.0, $0.1) }, finish: finish))
+              cacheKey,
+              .modelAnswer(CachedResponse(events: recorded, usage: usage.map { ($0.0, $0.1) }, finish: finish)))
           }
           return ModelRunResult(
             model: model, text: text, toolCalls: assembler.calls,

@@ -1,6 +1,12 @@
 import MinionsCore
 import MinionsCrypto
 
+/// What the cache holds: a model's answer, or a cacheable tool's output.
+public enum CachedValue: Sendable {
+  case modelAnswer(CachedResponse)
+  case toolOutput(ToolOutput)
+}
+
 /// A model's completed answer as the normalized event sequence it streamed, so a cache hit streams
 /// like a live reply.
 public struct CachedResponse: Sendable {
@@ -11,14 +17,15 @@ public struct CachedResponse: Sendable {
 }
 
 /// Model responses keyed by the SHA-256 of the canonical request (model, messages, tools, sampling
-/// parameters), in an `LRUCache` sized by the `cache.maxEntries` and `cache.ttlSeconds` settings, which
-/// apply live.
+/// parameters), and outputs of tools that declare themselves cacheable keyed by the SHA-256 of the
+/// tool's name and canonical arguments, in one `LRUCache` sized by the `cache.maxEntries` and
+/// `cache.ttlSeconds` settings, which apply live.
 ///
 /// Only requests whose answer does not depend on chance are cached: temperature 0, or the caller asked
 /// (`cache: true`); `cache: false` never is. Scripted models count turns, so they are cached only when
 /// asked. Entries are written after a stream completed without error.
 public final class ResponseCache: Sendable {
-  public let entries: LRUCache<String, CachedResponse>
+  public let entries: LRUCache<String, CachedValue>
 
   public init(settings: SettingsStore) {
     entries = LRUCache(
@@ -37,6 +44,11 @@ public final class ResponseCache: Sendable {
   public static func isCacheable(_ request: ModelRequest, model: ModelConfig) -> Bool {
     if let asked = request.cache { return asked }
     return request.temperature == 0 && model.provider != .script
+  }
+
+  /// The key of a tool call: the hex SHA-256 of `tool\0NAME\0` and the canonical arguments.
+  public static func key(tool name: String, arguments: JSONValue) -> String {
+    Crypto.hex(Crypto.sha256(Array("tool\u{0}\(name)\u{0}".utf8) + JSONWriter.bytes(arguments)))
   }
 
   /// The hex SHA-256 of the request's canonical JSON (keys sorted, no whitespace).

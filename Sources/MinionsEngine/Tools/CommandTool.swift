@@ -15,11 +15,14 @@ public struct CommandToolConfig: Sendable, Codable, Equatable {
   public var requiresApproval: Bool?
   /// How long a call may run before its process group is killed; defaults to 30 s.
   public var timeoutMs: Int?
+  /// The output depends only on the arguments: repeated calls may be answered from the cache.
+  public var cacheable: Bool?
 
   public init(
     name: String, description: String, category: String? = nil, inputSchema: JSONValue, command: [String],
-    requiresApproval: Bool? = nil, timeoutMs: Int? = nil
+    requiresApproval: Bool? = nil, timeoutMs: Int? = nil, cacheable: Bool? = nil
   ) {
+    self.cacheable = cacheable
     self.name = name
     self.description = description
     self.category = category
@@ -72,7 +75,7 @@ public struct CommandTool: Tool {
     self.definition = ToolDefinition(
       name: config.name, description: config.description, category: config.category ?? "custom",
       inputSchema: config.inputSchema, requiresApproval: config.requiresApproval ?? true,
-      timeoutMs: config.timeoutMs ?? 30_000)
+      timeoutMs: config.timeoutMs ?? 30_000, cacheable: config.cacheable ?? false)
   }
 
   public func run(_ arguments: JSONValue, context: ToolContext) async throws -> ToolOutput {

@@ -13,11 +13,15 @@ public struct ToolDefinition: Sendable, Equatable {
   public var requiresApproval: Bool
   /// How long a call may run before it is cancelled and reported as a failure.
   public var timeoutMs: Int
+  /// Whether the output depends only on the arguments, so a repeated call may be answered from the
+  /// response cache (`cache.maxEntries`, `cache.ttlSeconds`). Only successful outputs are kept.
+  public var cacheable: Bool
 
   public init(
     name: String, description: String, category: String, inputSchema: JSONValue, requiresApproval: Bool,
-    timeoutMs: Int = 30_000
+    timeoutMs: Int = 30_000, cacheable: Bool = false
   ) {
+    self.cacheable = cacheable
     self.name = name
     self.description = description
     self.category = category

@@ -17,8 +17,11 @@ public final class ToolRegistry: Sendable {
   /// Tool names in order: built-ins first as given, then custom tools by name.
   private let order = Mutex<[String]>([])
   private let builtinNames: Set<String>
+  /// Where outputs of cacheable tools are kept (nil: not cached).
+  private let cache: ResponseCache?
 
-  init(builtins: [any Tool], stats: ToolStats, clock: EngineClock) {
+  init(builtins: [any Tool], stats: ToolStats, clock: EngineClock, cache: ResponseCache? = nil) {
+    self.cache = cache
     self.clock = clock
     self.stats = stats
     builtinNames = Set(builtins.map(\.definition.name))
@@ -76,6 +79,14 @@ public final class ToolRegistry: Sendable {
       return c
     }()
     let started = MonotonicClock.nanoseconds()
+    let cacheKey = tool.definition.cacheable && cache != nil ? ResponseCache.key(tool: name, arguments: arguments) : nil
+    if let cacheKey, case .toolOutput(let hit)? = cache?.entries.get(cacheKey) {
+      stats.record(
+        ToolRunRecord(
+          at: clock.now(), tool: name, username: context.username, sessionID: context.sessionID, agent: context.agent,
+          durationMs: MonotonicClock.milliseconds(since: started), isError: false, approval: approval))
+      return hit
+    }
     // The call runs in a task of its own that a shared deadline thread cancels at the limit (cheaper
     // than a sleeping timer task per call); cancelling the caller cancels it too.
     let work = Task { try await tool.run(arguments, context: callContext) }
@@ -104,6 +115,7 @@ public final class ToolRegistry: Sendable {
       ToolRunRecord(
         at: clock.now(), tool: name, username: context.username, sessionID: context.sessionID, agent: context.agent,
         durationMs: MonotonicClock.milliseconds(since: started), isError: output.isError, approval: approval))
+    if let cacheKey, !output.isError { cache?.entries.set(cacheKey, .toolOutput(output)) }
     return output
   }
 

@@ -79,7 +79,7 @@ enum ToolMethods {
         definitions = try await call.engine.customTools.register(
           CommandToolConfig(
             name: name, description: p.description ?? "", category: p.category, inputSchema: schema,
-            command: command, requiresApproval: p.requiresApproval, timeoutMs: p.timeoutMs),
+            command: command, requiresApproval: p.requiresApproval, timeoutMs: p.timeoutMs, cacheable: p.cacheable),
           by: identity.username)
       }
       call.engine.audit.record(

@@ -15,6 +15,8 @@ public struct ToolRecord: Codable, Sendable {
   public var inputSchema: JSONValue
   public var requiresApproval: Bool
   public var timeoutMs: Int
+  /// Repeated calls with the same arguments may be answered from the response cache.
+  public var cacheable: Bool
   public var stats: ToolStatsRecord
 
   init(_ e: ToolRegistry.Entry) {
@@ -24,6 +26,7 @@ public struct ToolRecord: Codable, Sendable {
     inputSchema = e.definition.inputSchema
     requiresApproval = e.definition.requiresApproval
     timeoutMs = e.definition.timeoutMs
+    cacheable = e.definition.cacheable
     stats = ToolStatsRecord(calls: e.stats.calls, errors: e.stats.errors, p50Ms: e.stats.p50Ms)
   }
 }
@@ -109,6 +112,7 @@ public struct ToolRegisterParams: Codable, Sendable, JSONSchemaDocumented {
   public var command: [String]?
   public var requiresApproval: Bool?
   public var timeoutMs: Int?
+  public var cacheable: Bool?
   public var mcpServer: MCPServerParams?
 
   public static var fieldDescriptions: [String: String] {
@@ -117,6 +121,9 @@ public struct ToolRegisterParams: Codable, Sendable, JSONSchemaDocumented {
       "command": "for a command tool: argv run in the workspace; JSON arguments on stdin, the result from stdout",
       "requiresApproval": "for a command tool: whether an agent's calls need approval (default true)",
       "timeoutMs": "for a command tool: 1–600000, default 30000; the whole process group is killed after it",
+      "cacheable":
+        "for a command tool: its output depends only on its arguments, so repeated calls may be answered from the "
+        + "response cache (default false)",
       "mcpServer": "instead of a command: an MCP server whose every tool is added as SERVER.TOOL",
     ]
   }
