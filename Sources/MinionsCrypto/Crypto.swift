@@ -22,6 +22,27 @@ public enum Crypto {
     return digest
   }
 
+  /// Standard base64 (RFC 4648 §4, with padding) of `bytes`, by libcrypto.
+  public static func base64Encode(_ bytes: [UInt8]) -> String {
+    guard !bytes.isEmpty else { return "" }
+    var out = [UInt8](repeating: 0, count: 4 * ((bytes.count + 2) / 3) + 1)
+    let n = EVP_EncodeBlock(&out, bytes, Int32(bytes.count))
+    return String(decoding: out[0..<Int(n)], as: UTF8.self)
+  }
+
+  /// The bytes of standard, padded base64 `text`; nil when it is not (wrong length or characters).
+  public static func base64Decode(_ text: String) -> [UInt8]? {
+    let input = Array(text.utf8)
+    guard input.count % 4 == 0 else { return nil }
+    guard !input.isEmpty else { return [] }
+    var out = [UInt8](repeating: 0, count: input.count / 4 * 3)
+    let n = EVP_DecodeBlock(&out, input, Int32(input.count))
+    guard n >= 0 else { return nil }
+    // EVP_DecodeBlock counts the padding as zero bytes: drop one per '='.
+    let padding = input.suffix(2).filter { $0 == UInt8(ascii: "=") }.count
+    return Array(out[0..<(Int(n) - padding)])
+  }
+
   /// SHA-256 as lowercase hex.
   public static func sha256Hex(_ text: String) -> String { hex(sha256(Array(text.utf8))) }
 

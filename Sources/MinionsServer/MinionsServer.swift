@@ -20,15 +20,15 @@ public final class MinionsServer: Sendable {
   /// Snapshots and live metrics subscriptions.
   let metricsHub = MetricsHub()
   private let taskUpdates = TaskUpdateRelay()
-  /// The OpenRPC document, built once from the method table.
-  public let openRPCDocument: JSONValue
+  /// The OpenRPC document, built from the method table on first use (`rpc.discover`): building it
+  /// probes every params and result type, which start-up has no need to pay for.
+  public var openRPCDocument: JSONValue { Self.openRPC }
 
   public init(configuration: ServerConfiguration, engine: Engine, logger: Logger) {
     self.configuration = configuration
     self.logger = logger
     self.engine = engine
     self.methods = Self.methodTable
-    self.openRPCDocument = Self.openRPC
     engine.events.subscribe { [weak self] event in self?.apply(event) }
     engine.tasks.observe { [weak self] record, connection in self?.taskChanged(record, connection) }
     engine.alerts.observe { [weak self] alert, raised in self?.alertChanged(alert, raised: raised) }

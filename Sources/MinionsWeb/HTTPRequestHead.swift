@@ -56,7 +56,7 @@ public struct HTTPRequestHead: Sendable, Equatable {
       guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
         throw .malformed("an invalid header name")
       }
-      let value = line[line.index(after: colon)...].trimmingCharacters(in: .init(charactersIn: " \t"))
+      let value = trimmedSpaces(line[line.index(after: colon)...])
       let key = name.lowercased()
       headers[key] = headers[key].map { $0 + ", " + value } ?? value
     }
@@ -81,7 +81,7 @@ public struct HTTPRequestHead: Sendable, Equatable {
   /// Whether a comma-separated header holds `token` (case-insensitive), as `Connection: keep-alive, Upgrade`.
   public func header(_ name: String, contains token: String) -> Bool {
     guard let value = self[header: name] else { return false }
-    return value.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).lowercased() == token }
+    return value.split(separator: ",").contains { trimmedSpaces($0).lowercased() == token }
   }
 }
 
@@ -142,4 +142,9 @@ public struct HTTPResponse: Sendable {
     head += "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nX-Frame-Options: DENY\r\n\r\n"
     return Array(head.utf8) + (includeBody ? body : [])
   }
+}
+
+/// `text` without leading and trailing spaces and tabs (HTTP's optional whitespace).
+func trimmedSpaces(_ text: Substring) -> String {
+  String(text.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
 }

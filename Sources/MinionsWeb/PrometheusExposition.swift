@@ -48,8 +48,16 @@ public enum PrometheusExposition {
 
   /// A label value with `\`, `"` and newlines escaped.
   static func escape(_ s: String) -> String {
-    s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-      .replacingOccurrences(of: "\n", with: "\\n")
+    var out = ""
+    for ch in s {
+      switch ch {
+      case "\\": out += "\\\\"
+      case "\"": out += "\\\""
+      case "\n": out += "\\n"
+      default: out.append(ch)
+      }
+    }
+    return out
   }
 
   static func format(_ v: Double) -> String {

@@ -106,7 +106,7 @@ enum WebSocketBridge {
     let head = String(decoding: bytes[0..<end], as: UTF8.self)
     var length = 0
     for line in head.split(separator: "\r\n") where line.lowercased().hasPrefix("content-length:") {
-      length = Int(line.dropFirst(15).trimmingCharacters(in: .whitespaces)) ?? 0
+      length = Int(trimmedSpaces(line.dropFirst(15))) ?? 0
     }
     guard bytes.count >= end + length else { return nil }
     return (Array(bytes[end..<(end + length)]), end + length)

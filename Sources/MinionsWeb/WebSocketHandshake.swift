@@ -1,4 +1,3 @@
-import Foundation
 import MinionsCrypto
 
 /// The server side of the opening handshake (RFC 6455 §4.2).
@@ -7,7 +6,7 @@ public enum WebSocketHandshake {
 
   /// `Sec-WebSocket-Accept` for a client's `Sec-WebSocket-Key`: base64(SHA-1(key + GUID)).
   public static func acceptValue(forKey key: String) -> String {
-    Data(Crypto.sha1(Array((key + guid).utf8))).base64EncodedString()
+    Crypto.base64Encode(Crypto.sha1(Array((key + guid).utf8)))
   }
 
   /// Checks an upgrade request: GET, `Upgrade: websocket`, `Connection: upgrade`, version 13, a key of
@@ -24,7 +23,7 @@ public enum WebSocketHandshake {
       r.headers.append(("Sec-WebSocket-Version", "13"))
       return (false, r)
     }
-    guard let key = request[header: "sec-websocket-key"], let raw = Data(base64Encoded: key), raw.count == 16 else {
+    guard let key = request[header: "sec-websocket-key"], let raw = Crypto.base64Decode(key), raw.count == 16 else {
       return (false, .text(400, "Sec-WebSocket-Key must be 16 bytes in base64\n"))
     }
     if let origin = request[header: "origin"], !originMatchesHost(origin, request[header: "host"]) {

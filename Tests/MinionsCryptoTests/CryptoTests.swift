@@ -3,6 +3,19 @@ import MinionsCrypto
 import Testing
 
 @Suite struct CryptoTests {
+  @Test func base64FollowsRFC4648() {
+    let vectors = [
+      "": "", "f": "Zg==", "fo": "Zm8=", "foo": "Zm9v", "foob": "Zm9vYg==", "fooba": "Zm9vYmE=", "foobar": "Zm9vYmFy",
+    ]
+    for (plain, encoded) in vectors {
+      #expect(Crypto.base64Encode(Array(plain.utf8)) == encoded)
+      #expect(Crypto.base64Decode(encoded) == Array(plain.utf8))
+    }
+    #expect(Crypto.base64Decode("Zm9") == nil)  // not a multiple of 4
+    #expect(Crypto.base64Decode("Zm9v!!==") == nil)  // not base64
+    #expect(Crypto.hex(Crypto.sha1(Array("abc".utf8))) == "a9993e364706816aba3e25717850c26c9cd0d89d")  // FIPS 180 example
+  }
+
   @Test func sha256KnownVectors() {
     #expect(
       Crypto.hex(Crypto.sha256(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

@@ -20,17 +20,18 @@ public final class Housekeeping: Sendable {
 
   init() {}
 
-  /// Starts the timer (again, with new intervals, if it runs). The first sample is taken at once.
+  /// Starts the timer (again, with new intervals, if it runs). Nothing runs at once — start-up and the
+  /// first requests have the machine to themselves: the first sample comes one interval later, the
+  /// first prune a minute later (or at the prune interval, if shorter), then every prune interval.
   func start(_ intervals: Intervals, tick: @escaping @Sendable (_ prune: Bool) async -> Void) {
     let task = Task.detached(priority: .utility) {
-      var lastPrune = MonotonicClock.nanoseconds()
-      await tick(true)
+      var nextPrune = MonotonicClock.nanoseconds() + UInt64(min(intervals.pruneSeconds, 60) * 1e9)
       while !Task.isCancelled {
         try? await Task.sleep(nanoseconds: UInt64(intervals.sampleSeconds * 1e9))
         if Task.isCancelled { break }
         let now = MonotonicClock.nanoseconds()
-        let prune = Double(now - lastPrune) / 1e9 >= intervals.pruneSeconds
-        if prune { lastPrune = now }
+        let prune = now >= nextPrune
+        if prune { nextPrune = now + UInt64(intervals.pruneSeconds * 1e9) }
         await tick(prune)
       }
     }
