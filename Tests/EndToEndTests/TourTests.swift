@@ -17,7 +17,9 @@ import Testing
     #expect(text.contains(#"<- {"jsonrpc":"2.0","id":4,"result":{"agent":"assistant""#))
     #expect(text.contains(#""code":-32601"#))
     #expect(text.contains(#"<- {"jsonrpc":"2.0","id":7,"result":null}"#))
-    #expect(text.contains(#"<- {"jsonrpc":"2.0","id":5,"result":{"nextCursor":null,"tools":[{"category":"files""#))
+    #expect(
+      text.contains(
+        #"<- {"jsonrpc":"2.0","id":5,"result":{"nextCursor":null,"tools":[{"cacheable":false,"category":"files""#))
     #expect(text.contains("file_operations returned"))  // minions chat listed the files
   }
 }
