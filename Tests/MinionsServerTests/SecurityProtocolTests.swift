@@ -180,14 +180,18 @@ import Testing
     let wrongOld = await mine.call(
       "users/changePassword", ["oldPassword": "not-it-at-all", "newPassword": "brand-new-pw"])
     #expect(wrongOld["error"]?["code"] == -32010)
-    #expect(
-      await mine.call("users/changePassword", ["oldPassword": "the-user-password", "newPassword": "brand-new-pw"])[
-        "result"] == ["changed": true])
+    let changed = await mine.call(
+      "users/changePassword", ["oldPassword": "the-user-password", "newPassword": "brand-new-pw"])
+    #expect(changed["result"]?["changed"] == true)
+    let fresh = try #require(changed["result"]?["token"]?.stringValue, "\(changed)")
     #expect(await mine.call("auth/whoami")["result"]?["username"] == "the-user")
     #expect(await elsewhere.call("auth/whoami")["error"]?["code"] == -32010)
     var again = ServerHarness(server: server, endpoint: Self.tcp)
     #expect(await again.initialize(["auth": ["username": "the-user", "password": "brand-new-pw"]])["result"] != nil)
-    for x in [mine, elsewhere, again] { await x.finish() }
+    // The fresh token resumes a new connection (a reloaded browser tab).
+    var resumed = ServerHarness(server: server, endpoint: Self.tcp)
+    #expect(await resumed.initialize(["auth": ["token": .string(fresh)]])["result"]?["user"]?["username"] == "the-user")
+    for x in [mine, elsewhere, again, resumed] { await x.finish() }
   }
 
   /// The role matrix, method by method, for every method in the table: a new method cannot skip it.

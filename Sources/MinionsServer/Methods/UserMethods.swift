@@ -72,8 +72,11 @@ enum UserMethods {
 
     table.register(
       "users/changePassword", summary: "Changes the caller's own password (the old one must be right).",
-      description: "Every other session and token of the user ends; this connection stays logged in.",
-      access: .authenticated, errors: [.unauthenticated], params: ChangePasswordParams.self, result: ChangedResult.self
+      description:
+        "Every other session and token of the user ends; this connection stays logged in, and if it logged in with "
+        + "a password or a token the result carries a fresh token to keep in place of the revoked one.",
+      access: .authenticated, errors: [.unauthenticated], params: ChangePasswordParams.self,
+      result: ChangePasswordResult.self
     ) { p, call in
       let identity = try call.requireIdentity()
       guard let userID = identity.userID, identity.method != .apiKey else {
@@ -81,9 +84,15 @@ enum UserMethods {
       }
       let user = try await call.engine.users.changePassword(
         userID: userID, oldPassword: p.oldPassword, newPassword: p.newPassword)
-      // The change ended every session of the user; this one continues with the new token version.
-      call.session.setIdentity(user.identity(method: identity.method == .localOwner ? .localOwner : .password))
-      return ChangedResult(changed: true)
+      // The change ended every session of the user; this one continues with the new token version, and
+      // a client that keeps a token (a browser tab, for reloads) gets a fresh one.
+      guard identity.method == .password || identity.method == .token else {
+        call.session.setIdentity(user.identity(method: identity.method == .localOwner ? .localOwner : .password))
+        return ChangePasswordResult(changed: true, token: nil, expiresAt: nil)
+      }
+      let issued = call.engine.authenticator.issueToken(for: user)
+      call.session.setIdentity(user.identity(method: identity.method, tokenID: issued.tokenID))
+      return ChangePasswordResult(changed: true, token: issued.token, expiresAt: issued.expiresAt)
     }
   }
 }

@@ -102,6 +102,14 @@ public struct ChangedResult: Codable, Sendable {
   public var changed: Bool
 }
 
+/// `users/changePassword`: a connection that logged in with a password or token gets a fresh token,
+/// since the change revoked every token of the user (the one a browser keeps for reloads included).
+public struct ChangePasswordResult: Codable, Sendable {
+  public var changed: Bool
+  public var token: String?
+  public var expiresAt: Timestamp?
+}
+
 public struct APIKeyCreateParams: Codable, Sendable, JSONSchemaDocumented {
   public var name: String
   public var scopes: [String]?

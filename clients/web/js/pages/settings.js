@@ -143,11 +143,14 @@ export default {
       if (!oldPw.value || !newPw.value) { formError(pwForm, "Fill in both passwords."); return; }
       busy(pwSave, true);
       try {
-        await rpc.request("users/changePassword", { oldPassword: oldPw.value, newPassword: newPw.value }, { timeoutMs: 30000 });
+        const changed = await rpc.request("users/changePassword", { oldPassword: oldPw.value, newPassword: newPw.value }, { timeoutMs: 30000 });
         oldPw.value = newPw.value = newPw2.value = "";
-        // the change ends every token of the user, the one this tab keeps for reloads too, while
-        // this connection stays logged in: ask it for a new token
-        try { ctx.tokenRenewed((await rpc.request("auth/refresh", {})).token); } catch (e) { console.warn("auth/refresh after the password change failed", e); }
+        // the change ends every token of the user, the one this tab keeps for reloads too; the reply
+        // carries a fresh one for this connection (older engines: ask auth/refresh)
+        if (changed && changed.token) ctx.tokenRenewed(changed.token);
+        else {
+          try { ctx.tokenRenewed((await rpc.request("auth/refresh", {})).token); } catch (e) { console.warn("auth/refresh after the password change failed", e); }
+        }
         toast("Password changed. Your other sessions have ended.", "ok");
       } catch (err) {
         formError(pwForm, err.code === -32010 ? { message: "The current password is wrong.", field: "oldPassword" } : err);
