@@ -30,19 +30,9 @@ enum ACPCommand {
     guard a.positional.isEmpty else {
       throw UsageError(message: "unexpected argument '\(a.positional[0])'", usage: usage)
     }
-    let levelName = a.value("--log-level") ?? Environment.get("MINIONS_LOG") ?? "info"
-    guard let level = Logger.Level(name: levelName) else {
-      throw UsageError(message: "unknown log level '\(levelName)'", usage: usage)
-    }
-    let logger = Logger(label: "minions-acp", level: level)
-    // stdout carries ACP messages only: keep a private copy and point fd 1 at stderr.
-    let protocolOutput = dup(1)
-    guard protocolOutput >= 0 else {
-      printError("minions: cannot duplicate stdout")
-      return 1
-    }
-    _ = fcntl(protocolOutput, F_SETFD, FD_CLOEXEC)
-    dup2(2, 1)
+    let logger = Logger(label: "minions-acp", level: try a.logLevel(usage: usage))
+    // stdout carries ACP messages only.
+    guard let protocolOutput = takeStdoutForProtocol() else { return 1 }
     let workspace = Environment.currentDirectory
     let engine: Engine
     do {

@@ -37,3 +37,27 @@ func printError(_ text: String) {
   if !line.hasSuffix("\n") { line += "\n" }
   line.withUTF8 { buf in _ = write(2, buf.baseAddress, buf.count) }
 }
+
+extension Arguments {
+  /// `--log-level`, else `$MINIONS_LOG`, else info; an unknown name is a usage error.
+  func logLevel(usage: String) throws -> Logger.Level {
+    let name = value("--log-level") ?? Environment.get("MINIONS_LOG") ?? "info"
+    guard let level = Logger.Level(name: name) else {
+      throw UsageError(message: "unknown log level '\(name)'", usage: usage)
+    }
+    return level
+  }
+}
+
+/// Takes stdout for the protocol: returns a private copy of it and points fd 1 at stderr, so a stray
+/// print anywhere in the process can never corrupt the stream. Nil (after saying why) if it cannot.
+func takeStdoutForProtocol() -> Int32? {
+  let output = dup(1)
+  guard output >= 0 else {
+    printError("minions: cannot duplicate stdout: \(String(cString: strerror(errno)))")
+    return nil
+  }
+  _ = fcntl(output, F_SETFD, FD_CLOEXEC)
+  dup2(2, 1)
+  return output
+}

@@ -34,7 +34,7 @@ enum ReplayCommand {
       throw UsageError(message: a.positional.isEmpty ? "missing SCRIPT" : "one SCRIPT only", usage: usage)
     }
     let scriptPath = absolute(a.positional[0])
-    guard let bytes = readFile(scriptPath), let script = try? JSONParser.parse(bytes) else {
+    guard let bytes = readWholeFile(scriptPath, limit: 256 << 20), let script = try? JSONParser.parse(bytes) else {
       printError("minions: cannot read \(scriptPath) as JSON")
       return 2
     }
@@ -46,7 +46,7 @@ enum ReplayCommand {
       return 2
     }
     if let file = a.value("--messages") {
-      guard let text = readFile(absolute(file)).map({ String(decoding: $0, as: UTF8.self) }) else {
+      guard let text = readWholeFile(absolute(file)).map({ String(decoding: $0, as: UTF8.self) }) else {
         printError("minions: cannot read \(file)")
         return 2
       }
@@ -109,22 +109,6 @@ enum ReplayCommand {
 
   static func absolute(_ path: String) -> String {
     path.hasPrefix("/") ? path : Environment.currentDirectory + "/" + path
-  }
-
-  static func readFile(_ path: String) -> [UInt8]? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var out: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-      let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-      if n < 0 && errno == EINTR { continue }
-      if n <= 0 { break }
-      out += buffer[0..<n]
-      if out.count > 256 << 20 { return nil }
-    }
-    return out
   }
 
   /// Removes a directory tree we made (the throwaway data directory).

@@ -44,10 +44,7 @@ enum ServeCommand {
     guard a.positional.isEmpty else {
       throw UsageError(message: "unexpected argument '\(a.positional[0])'", usage: usage)
     }
-    let levelName = a.value("--log-level") ?? Environment.get("MINIONS_LOG") ?? "info"
-    guard let level = Logger.Level(name: levelName) else {
-      throw UsageError(message: "unknown log level '\(levelName)'", usage: usage)
-    }
+    let level = try a.logLevel(usage: usage)
     let listenAddresses = a.values("--listen")
     for address in listenAddresses where TCPListener.parseAddress(address) == nil {
       throw UsageError(message: "invalid --listen address '\(address)': expected HOST:PORT", usage: usage)
@@ -74,13 +71,8 @@ enum ServeCommand {
     // print anywhere in the process can never corrupt the stream.
     var protocolOutput: Int32 = -1
     if serveStdio {
-      protocolOutput = dup(1)
-      guard protocolOutput >= 0 else {
-        printError("minions: cannot duplicate stdout: \(String(cString: strerror(errno)))")
-        return 1
-      }
-      _ = fcntl(protocolOutput, F_SETFD, FD_CLOEXEC)
-      dup2(2, 1)
+      guard let output = takeStdoutForProtocol() else { return 1 }
+      protocolOutput = output
     }
 
     let workspace = a.value("--workspace") ?? Environment.currentDirectory

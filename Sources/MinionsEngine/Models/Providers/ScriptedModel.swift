@@ -95,7 +95,8 @@ public struct ModelScript: Sendable {
   }
 }
 
-func readWholeFile(_ path: String, limit: Int = 64 << 20) -> [UInt8]? {
+/// A whole file (at most `limit` bytes; nil when it cannot be read or is larger).
+public func readWholeFile(_ path: String, limit: Int = 64 << 20) -> [UInt8]? {
   let fd = open(path, O_RDONLY | O_CLOEXEC)
   guard fd >= 0 else { return nil }
   defer { close(fd) }
