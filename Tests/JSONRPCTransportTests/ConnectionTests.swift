@@ -168,7 +168,10 @@ import Testing
     for _ in 0..<1000 where h.client.unreadBytes < 60_000 { await waitSeconds(0.01) }
     #expect(h.client.unreadBytes >= 60_000)
     h.client.sendLine(#"{"jsonrpc":"2.0","id":2,"method":"latest","params":{"count":5000}}"#)
-    await waitSeconds(0.2)
+    // Start reading only once all 5000 are handed over, however busy the machine: while the pipe is
+    // full they must collapse into one pending notification.
+    for _ in 0..<2000 where h.handler.latestSent.load(ordering: .relaxed) < 5000 { await waitSeconds(0.01) }
+    #expect(h.handler.latestSent.load(ordering: .relaxed) == 5000)
     h.client.startReader()
     _ = await h.client.reply(to: 2)
     let latest = h.client.messages.filter { $0["method"] == "test/latest" }

@@ -13,6 +13,8 @@ import Testing
 final class TestHandler: JSONRPCConnectionHandler {
   let closed = OneShotEvent()
   let progress = Atomic<Int>(0)
+  /// How many `latest` notifications the last `latest` request has handed to the connection.
+  let latestSent = Atomic<Int>(0)
   let notifications = Mutex<[String]>([])
   let admissionLog = Mutex<[String]>([])
 
@@ -70,7 +72,10 @@ final class TestHandler: JSONRPCConnectionHandler {
       return .success(["flooded": .int(n)])
     case "latest":
       let n = p["count"]?.intValue ?? 1000
-      for i in 0..<n { context.connection.notifyLatest(key: "metrics", "test/latest", ["i": .int(i)]) }
+      for i in 0..<n {
+        context.connection.notifyLatest(key: "metrics", "test/latest", ["i": .int(i)])
+        latestSent.store(i + 1, ordering: .relaxed)
+      }
       return .success(["sent": .int(n)])
     default:
       return .failure(.methodNotFound(request.method))
