@@ -87,11 +87,11 @@ import Testing
   @Test func aClientThatStopsReadingOnlyGetsTheNewestSnapshot() async throws {
     var h = try await ServerHarness.make(startReading: false)
     _ = h.send("initialize", [:])
-    _ = h.send("metrics/subscribe", ["intervalMs": 100])
-    // Fill the pipe with a large reply, so the updates must wait in the server's queue.
+    // Fill the pipe with a large reply first, so every update must wait in the server's queue.
     _ = h.send("rpc.discover")
     for _ in 0..<1000 where h.client.unreadBytes < 60_000 { await waitSeconds(0.01) }
     #expect(h.client.unreadBytes >= 60_000)
+    _ = h.send("metrics/subscribe", ["intervalMs": 100])
     await waitSeconds(1.5)  // about fifteen intervals
     h.client.startReader()
     let pingID = h.send("ping")
