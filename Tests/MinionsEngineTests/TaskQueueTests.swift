@@ -45,6 +45,27 @@ final class GatedExecutor: Sendable {
     return e
   }
 
+  /// A task that starts and finishes at once is stored with its start: the submit's insert is written
+  /// before the task's own updates (it once raced them and lost its startedAt).
+  @Test func tasksThatFinishAtOnceAreStoredWholeAndInOrder() async throws {
+    let e = try await engine(maxConcurrent: 20)
+    await e.tasks.start { _, _ in TaskQueue.TaskResult(value: ["ok": true]) }
+    var ids: [String] = []
+    for i in 0..<60 {
+      ids.append(
+        try await e.tasks.submit(kind: .tool, params: ["n": .int(i)], priority: .normal, identity: e.localOwner).id)
+    }
+    for id in ids {
+      var r = try await e.tasks.get(id, userID: e.localOwner.userID!)
+      for _ in 0..<500 where !r.status.isFinished {
+        await waitSeconds(0.01)
+        r = try await e.tasks.get(id, userID: e.localOwner.userID!)
+      }
+      #expect(r.status == .completed && r.startedAt != nil && r.finishedAt != nil, "\(id): \(r)")
+      if let s = r.startedAt, let f = r.finishedAt { #expect(s <= f && r.createdAt <= s) }
+    }
+  }
+
   func waitUntil(_ condition: () async throws -> Bool) async rethrows {
     for _ in 0..<1000 {
       if try await condition() { return }

@@ -129,21 +129,21 @@ public final class TaskQueue: Sendable {
       s.waiting[priority.rank].append(Queued(record: record, identity: identity, notify: connection))
       return s.seq
     }
-    // The insert is queued on the database thread before anything the task writes, so it lands first;
-    // the task may start meanwhile, and the reply waits for the insert.
-    let insert = Task { [database] in
-      try await database.write { c in
-        try c.execute(
-          "INSERT INTO tasks(id, user_id, username, kind, priority, params, status, seq, created_at) "
-            + "VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
-          [
-            .text(record.id), .int(userID), .text(identity.username), .text(kind.rawValue), .int(Int64(priority.rank)),
-            .text(JSONWriter.string(params)), .int(seq), .int(now.millisecondsSinceEpoch),
-          ])
-      }
+    // The insert is queued on the database thread now, synchronously, so it is written before anything
+    // the task writes once it starts (a write queued from another task could overtake it, and the
+    // task's "running" update would then find no row). The task may start at once; the reply waits for
+    // the insert to be committed (an empty write queued behind it).
+    let row: [SQLValue] = [
+      .text(record.id), .int(userID), .text(identity.username), .text(kind.rawValue), .int(Int64(priority.rank)),
+      .text(JSONWriter.string(params)), .int(seq), .int(now.millisecondsSinceEpoch),
+    ]
+    database.writeLater { c in
+      try c.execute(
+        "INSERT INTO tasks(id, user_id, username, kind, priority, params, status, seq, created_at) "
+          + "VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)", row)
     }
     pump()
-    try await insert.value
+    try await database.write { _ in }
     return record
   }
 
