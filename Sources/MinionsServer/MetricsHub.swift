@@ -27,6 +27,8 @@ final class MetricsHub: Sendable {
 
   private let subscriptions = Mutex<[Int: [Subscription]]>([:])
   private let counter = Atomic<Int>(0)
+  /// Updates handed to connections since the start (queued or replacing an unread one).
+  let updatesSent = Atomic<Int>(0)
   private let latest = Mutex<(at: UInt64, snapshot: MetricsSnapshot)?>(nil)
 
   /// The current figures, or ones taken less than `reuseMs` ago.
@@ -91,7 +93,10 @@ final class MetricsHub: Sendable {
             MetricsUpdateParams(subscriptionId: id, snapshot: snapshot))
           {
             gate.open.withLock { open in
-              if open { session.notifyLatest(key: "metrics/update " + id, "metrics/update", params) }
+              if open {
+                session.notifyLatest(key: "metrics/update " + id, "metrics/update", params)
+                self.updatesSent.add(1, ordering: .relaxed)
+              }
             }
           }
           // Keep the cadence: the next update is due an interval after the previous was due.

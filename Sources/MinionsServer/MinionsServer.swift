@@ -140,6 +140,9 @@ public final class MinionsServer: Sendable {
   /// The figures of `metrics/snapshot` now (for HTTP scrapers).
   public func metricsSnapshot() async -> MetricsSnapshot { await metricsHub.snapshot(server: self) }
 
+  /// `metrics/update`s handed to connections since the server started (for diagnostics and tests).
+  public var metricsUpdatesSent: Int { metricsHub.updatesSent.load(ordering: .relaxed) }
+
   /// Live `metrics/subscribe` subscriptions of a connection.
   public func metricsSubscriptionCount(connection: Int) -> Int { metricsHub.count(connection: connection) }
 

@@ -92,19 +92,26 @@ import Testing
     for _ in 0..<1000 where h.client.unreadBytes < 60_000 { await waitSeconds(0.01) }
     #expect(h.client.unreadBytes >= 60_000)
     _ = h.send("metrics/subscribe", ["intervalMs": 100])
-    await waitSeconds(1.5)  // about fifteen intervals
+    // The subscription runs while the client reads nothing: wait until it has handed over ten
+    // snapshots, however slow the machine.
+    for _ in 0..<3000 where h.server.metricsUpdatesSent < 10 { await waitSeconds(0.01) }
+    #expect(h.server.metricsUpdatesSent >= 10)
+    let readerStarted = Timestamp.now()
     h.client.startReader()
-    let pingID = h.send("ping")
-    _ = await h.client.reply(to: pingID)
-    let updates = h.client.messages.filter { $0["method"] == "metrics/update" }
-    // Without the latest-only rule all fifteen would be queued; with it, a few at most.
-    #expect(updates.count >= 1 && updates.count <= 5, "\(updates.count) updates")
-    // And the stream goes on afterwards.
-    let before = updates.count
-    for _ in 0..<500 where h.client.messages.filter({ $0["method"] == "metrics/update" }).count < before + 2 {
+    func updates() -> [JSONValue] { h.client.messages.filter { $0["method"] == "metrics/update" } }
+    func takenAt(_ m: JSONValue) -> Timestamp? {
+      m["params"]?["snapshot"]?["timestamp"]?.stringValue.flatMap(Timestamp.init(iso8601:))
+    }
+    // Read until a snapshot taken after the reader started arrives: everything before it is what
+    // waited in the server's queue during the stall.
+    for _ in 0..<1000 where !updates().contains(where: { (takenAt($0) ?? readerStarted) > readerStarted }) {
       await waitSeconds(0.01)
     }
-    #expect(h.client.messages.filter { $0["method"] == "metrics/update" }.count >= before + 2)
+    let stale = updates().filter { (takenAt($0) ?? readerStarted) <= readerStarted }
+    // Without the latest-only rule every snapshot of the stall would be queued; with it, the newest
+    // one (and at most one more being written as reading resumed).
+    #expect(stale.count >= 1 && stale.count <= 2, "\(stale.count) snapshots from the stall")
+    #expect(updates().count > stale.count)  // and the stream goes on afterwards
     await h.finish()
   }
 
