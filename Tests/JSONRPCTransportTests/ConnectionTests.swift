@@ -142,7 +142,7 @@ import Testing
   @Test func serverToClientRequestsTimeOut() async {
     let h = Harness()
     h.client.sendLine(#"{"jsonrpc":"2.0","id":1,"method":"ask","params":{"q":"?","timeout":0.05}}"#)
-    #expect(await h.client.reply(to: 1)?["result"] == ["answer": "timed out"])
+    #expect(await h.client.reply(to: 1, timeout: 30)?["result"] == ["answer": "timed out"])
     await h.finish()
   }
 
