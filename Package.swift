@@ -64,7 +64,8 @@ let package = Package(
     .testTarget(name: "MinionsHTTPTests", dependencies: ["MinionsHTTP", "MinionsCore", "MinionsTestSupport"]),
     .testTarget(
       name: "MinionsModelsTests", dependencies: ["MinionsEngine", "MinionsHTTP", "MinionsCore", "MinionsTestSupport"]),
-    .testTarget(name: "MinionsCryptoTests", dependencies: ["MinionsCrypto", "MinionsEngine", "MinionsCore"]),
+    .testTarget(
+      name: "MinionsCryptoTests", dependencies: ["MinionsCrypto", "MinionsEngine", "MinionsCore", "MinionsTestSupport"]),
     .testTarget(name: "MinionsStoreTests", dependencies: ["MinionsStore", "MinionsCore", "MinionsTestSupport"]),
     .testTarget(
       name: "MinionsEngineTests", dependencies: ["MinionsEngine", "MinionsStore", "MinionsCore", "MinionsTestSupport"]),

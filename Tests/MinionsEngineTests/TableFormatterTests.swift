@@ -1,5 +1,6 @@
 import Foundation
 import MinionsCore
+import MinionsTestSupport
 import Testing
 
 @testable import MinionsEngine
@@ -158,26 +159,18 @@ enum CSVReader {
     #expect(read.dropFirst().map { $0[0] } == awkward)
   }
 
-  @Test func csvReadsBackInPythonsCSVModule() throws {
+  @Test func csvReadsBackInPythonsCSVModule() async throws {
     let python = "/usr/bin/python3"
     guard FileManager.default.isExecutableFile(atPath: python) else { return }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = [
-      "-c",
-      "import csv, json, sys; print(json.dumps(list(csv.reader(sys.stdin.buffer.read().decode().splitlines(True)))))",
-    ]
-    let input = Pipe()
-    let output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    try process.run()
-    input.fileHandleForWriting.write(Data(formatter.csv(SampleTable.rows).utf8))
-    try input.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0)
-    let parsed = try JSONParser.parse(String(decoding: data, as: UTF8.self))
+    let run = try await runProgram(
+      python,
+      [
+        "-c",
+        "import csv, json, sys; print(json.dumps(list(csv.reader(sys.stdin.buffer.read().decode().splitlines(True)))))",
+      ], environment: [:], input: formatter.csv(SampleTable.rows))
+    #expect(run.status == 0)
+    let data = run.output
+    let parsed = try JSONParser.parse(data)
     #expect(
       parsed == [
         ["name", "count", "ratio", "ok", "note"],
