@@ -57,8 +57,8 @@ let package = Package(
     // Helpers shared by the test targets: pipe clients, message readers, engine processes.
     .target(name: "MinionsTestSupport", dependencies: ["JSONRPC", "MinionsCore", "MinionsEngine"]),
 
-    .testTarget(name: "MinionsCoreTests", dependencies: ["MinionsCore"]),
-    .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "MinionsCore"]),
+    .testTarget(name: "MinionsCoreTests", dependencies: ["MinionsCore", "MinionsTestSupport"]),
+    .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "MinionsCore", "MinionsTestSupport"]),
     .testTarget(
       name: "JSONRPCTransportTests", dependencies: ["JSONRPCTransport", "JSONRPC", "MinionsCore", "MinionsTestSupport"]),
     .testTarget(name: "MinionsHTTPTests", dependencies: ["MinionsHTTP", "MinionsCore", "MinionsTestSupport"]),

@@ -1,7 +1,6 @@
 import JSONRPC
 import JSONRPCTransport
 import MinionsCore
-import MinionsCrypto
 import MinionsEngine
 import MinionsServer
 import Synchronization
@@ -134,7 +133,7 @@ public final class ACPAgent: JSONRPCConnectionHandler {
   func newSession(_ p: JSONValue, connection: JSONRPCConnection) async throws -> JSONValue {
     let cwd = try Self.directory(p["cwd"], field: "cwd")
     let servers = try await startMCPServers(p["mcpServers"], cwd: cwd)
-    let id = "s_" + Self.randomHex(8)
+    let id = SessionStore.newID()
     do {
       try await engine.sessions.create(id, userID: userID, agent: "assistant", firstMessage: "New ACP session")
     } catch {
@@ -331,5 +330,4 @@ public final class ACPAgent: JSONRPCConnectionHandler {
     return path
   }
 
-  static func randomHex(_ bytes: Int) -> String { Crypto.hex(Crypto.randomBytes(bytes)) }
 }

@@ -43,12 +43,9 @@ struct ACPApprovalGate: ApprovalGate {
   let connection: JSONRPCConnection
   let logger: Logger
 
-  static let options: [JSONValue] = [
-    ["optionId": "allow_once", "name": "Allow once", "kind": "allow_once"],
-    ["optionId": "allow_always", "name": "Always allow", "kind": "allow_always"],
-    ["optionId": "reject_once", "name": "Reject", "kind": "reject_once"],
-    ["optionId": "reject_always", "name": "Always reject", "kind": "reject_always"],
-  ]
+  static let options: [JSONValue] = ApprovalOutcome.offered.map {
+    ["optionId": .string($0.rawValue), "name": .string($0.label), "kind": .string($0.rawValue)]
+  }
 
   func decide(_ request: ApprovalRequest) async -> (ApprovalOutcome, ApprovalSource) {
     let params: JSONValue = [

@@ -1,5 +1,6 @@
 import Foundation
 import MinionsCore
+import MinionsTestSupport
 import Synchronization
 
 /// Issue 6's cache figures: gets and sets per second on one thread (cachetools' TTLCache in the same run),
@@ -234,22 +235,4 @@ enum CacheBenchmarks {
       return scanned
     }
   }
-}
-
-/// A small deterministic random generator (SplitMix64), so every run measures the same traces.
-struct SplitMix64: RandomNumberGenerator {
-  var state: UInt64
-
-  init(seed: UInt64) { state = seed }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  /// Uniform in [0, 1).
-  mutating func nextDouble() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

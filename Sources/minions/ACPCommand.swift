@@ -54,13 +54,7 @@ enum ACPCommand {
     done.wait()
     connection.close()
     _ = connection.finished.wait(timeout: 10)
-    let stopped = OneShotEvent()
-    Task {
-      await engine.stopTools()
-      stopped.signal()
-    }
-    _ = stopped.wait(timeout: 10)
-    engine.close()
+    shutDown(engine)
     return 0
   }
 }

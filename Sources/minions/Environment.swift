@@ -61,3 +61,15 @@ func takeStdoutForProtocol() -> Int32? {
   dup2(2, 1)
   return output
 }
+
+/// Stops an engine the command line runs: MCP servers get their stdin closed and up to ten seconds to
+/// exit, then the database closes.
+func shutDown(_ engine: Engine) {
+  let stopped = OneShotEvent()
+  Task {
+    await engine.stopTools()
+    stopped.signal()
+  }
+  _ = stopped.wait(timeout: 10)
+  engine.close()
+}

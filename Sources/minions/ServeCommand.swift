@@ -85,16 +85,7 @@ enum ServeCommand {
       printError("minions: \(error)")
       return 1
     }
-    defer {
-      // MCP servers get their stdin closed and time to exit; the database closes last.
-      let stopped = OneShotEvent()
-      Task {
-        await engine.stopTools()
-        stopped.signal()
-      }
-      _ = stopped.wait(timeout: 10)
-      engine.close()
-    }
+    defer { shutDown(engine) }
     // Logins can only happen on TCP or with --require-auth: only then prepare for them.
     if !listenAddresses.isEmpty || httpAddress != nil || a.has("--require-auth") { engine.warmUp() }
     engine.startTools()

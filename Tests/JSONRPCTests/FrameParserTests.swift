@@ -1,18 +1,7 @@
 import JSONRPC
 import MinionsCore
+import MinionsTestSupport
 import Testing
-
-/// A small deterministic generator so random splits are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
 
 func lsp(_ body: String) -> [UInt8] { Array("Content-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8) }
 
@@ -55,7 +44,7 @@ func lsp(_ body: String) -> [UInt8] { Array("Content-Length: \(body.utf8.count)\
   }
 
   @Test func randomSplitsGiveTheSameFrames() {
-    var rng = SplitMix64(state: 0xC0FFEE)
+    var rng = SplitMix64(seed: 0xC0FFEE)
     let lspStream = bodies.flatMap(lsp) + bodies.flatMap(lsp)
     let ndStream = Array((bodies + bodies).map { $0 + "\r\n" }.joined().utf8)
     for _ in 0..<200 {

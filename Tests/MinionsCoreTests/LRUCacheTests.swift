@@ -1,3 +1,4 @@
+import MinionsTestSupport
 import Synchronization
 import Testing
 
@@ -286,7 +287,7 @@ final class ManualClock: Sendable {
     let clock = ManualClock()
     let cache = LRUCache<Int, Int>(maxEntries: 16, ttlSeconds: 20, clock: clock.read)
     var reference = ReferenceCache(capacity: 16, defaultLifetime: 20_000_000_000)
-    var rng = TestRandom(seed: seed)
+    var rng = SplitMix64(seed: seed)
     var gets = 0
     var hits = 0
     for step in 0..<20_000 {
@@ -455,7 +456,7 @@ final class ManualClock: Sendable {
     let wrongValues = Tally()
     let threads = 4
     await onThreads(threads) { t in
-      var rng = TestRandom(seed: UInt64(t) + 100)
+      var rng = SplitMix64(seed: UInt64(t) + 100)
       var myGets = 0
       for step in 0..<25_000 {
         let key = Int(rng.next(below: 200))
@@ -521,21 +522,4 @@ final class Tally: Sendable {
   private let count = Atomic<Int>(0)
   func add(_ n: Int) { count.add(n, ordering: .relaxed) }
   var value: Int { count.load(ordering: .relaxed) }
-}
-
-/// A deterministic generator for reproducible random operations (SplitMix64).
-struct TestRandom {
-  var state: UInt64
-
-  init(seed: UInt64) { state = seed }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  mutating func next(below bound: UInt64) -> UInt64 { next() % bound }
 }

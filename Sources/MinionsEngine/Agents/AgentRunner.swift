@@ -98,7 +98,7 @@ public final class AgentRunner: Sendable {
       sessionID = id
       isNew = false
     } else {
-      sessionID = "s_" + Crypto.hex(Crypto.randomBytes(8))
+      sessionID = SessionStore.newID()
       isNew = true
     }
     let turnID = "t_" + Crypto.hex(Crypto.randomBytes(8))

@@ -21,6 +21,20 @@ public enum ApprovalOutcome: String, Sendable, Equatable, CaseIterable {
   case cancelled
 
   public var allows: Bool { self == .allowOnce || self == .allowAlways }
+
+  /// The choices a person is offered, in this order (every outcome but `cancelled`).
+  public static let offered: [ApprovalOutcome] = [.allowOnce, .allowAlways, .rejectOnce, .rejectAlways]
+
+  /// How a choice reads in a prompt.
+  public var label: String {
+    switch self {
+    case .allowOnce: return "Allow once"
+    case .allowAlways: return "Always allow in this session"
+    case .rejectOnce: return "Reject"
+    case .rejectAlways: return "Always reject in this session"
+    case .cancelled: return "Cancel"
+    }
+  }
 }
 
 /// Who decided an approval: the client's user, a remembered `*_always` answer, or the configured policy.

@@ -1,4 +1,5 @@
 import MinionsCore
+import MinionsCrypto
 import MinionsStore
 
 /// A conversation's summary, as `sessions/list` shows it.
@@ -113,6 +114,9 @@ public final class SessionStore: Sendable {
       toolCalls: calls, toolCallID: row[4].text, toolName: row[5].text, isError: row[6].int == 1,
       turnID: row[7].text ?? "", createdAt: Timestamp(millisecondsSinceEpoch: row[8].int64 ?? 0))
   }
+
+  /// A fresh session id (`s_` and 16 hex digits).
+  public static func newID() -> String { "s_" + Crypto.hex(Crypto.randomBytes(8)) }
 
   /// Creates a session for a first turn (titled from its first message).
   public func create(_ id: String, userID: Int64, agent: String, firstMessage: String) async throws {

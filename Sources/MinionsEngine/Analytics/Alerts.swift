@@ -197,12 +197,20 @@ public final class AlertCenter: Sendable {
       return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
     }
     // The baseline moves slowly (about an hour at one tick every 5 s), so a spike stands out.
-    let current = requests.figures(overLast: 300)
+    // The request figures of each window, computed once per evaluation (several rules share a window).
+    var figuresByWindow: [Int: RequestStats.Figures] = [:]
+    func figures(minutes: Int) -> RequestStats.Figures {
+      if let f = figuresByWindow[minutes] { return f }
+      let f = requests.figures(overLast: Double(minutes) * 60)
+      figuresByWindow[minutes] = f
+      return f
+    }
+    let current = figures(minutes: 5)
     if let p95 = current.p95Ms, current.recentCount >= 20 {
       baselineP95.withLock { b in b = b.map { $0 + (p95 - $0) / 720 } ?? p95 }
     }
     for rule in rules.withLock({ $0 }) where rule.enabled {
-      let figures = requests.figures(overLast: Double(rule.windowMinutes) * 60)
+      let figures = figures(minutes: rule.windowMinutes)
       var value: Double?
       var message = ""
       switch rule.kind {

@@ -124,12 +124,9 @@ struct ClientApprovalGate: ApprovalGate {
   let session: ClientSession
   let logger: Logger
 
-  static let options: [ApprovalOptionRecord] = [
-    ApprovalOptionRecord(optionId: "allow_once", name: "Allow once", kind: "allow_once"),
-    ApprovalOptionRecord(optionId: "allow_always", name: "Always allow in this session", kind: "allow_always"),
-    ApprovalOptionRecord(optionId: "reject_once", name: "Reject", kind: "reject_once"),
-    ApprovalOptionRecord(optionId: "reject_always", name: "Always reject in this session", kind: "reject_always"),
-  ]
+  static let options: [ApprovalOptionRecord] = ApprovalOutcome.offered.map {
+    ApprovalOptionRecord(optionId: $0.rawValue, name: $0.label, kind: $0.rawValue)
+  }
 
   func decide(_ r: ApprovalRequest) async -> (ApprovalOutcome, ApprovalSource) {
     let params = ApprovalRequestParams(
